@@ -1,0 +1,57 @@
+# kubectl winnet — build, test and demo. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/kubectl-winnet/winnet/pkg/cmd.Version=$(VERSION)
+OUT := bin
+E2E_OUT := _output/e2e
+export VERSION
+
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e demo bench cluster clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: collector plugin ## build kubectl-winnet (with the Windows collector embedded) into bin/
+
+collector: ## cross-build the windows/amd64 collector and embed it
+	hack/embed-collector.sh windows
+
+plugin:
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/kubectl-winnet ./cmd/kubectl-winnet
+	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o $(OUT)/kubectl_complete-winnet ./cmd/kubectl_complete-winnet
+	@echo "built $(OUT)/kubectl-winnet $(VERSION); put $(OUT) on PATH and run: kubectl winnet --help"
+
+e2e-plugin: ## build the plugin with a Linux collector, for the simulated Windows node
+	hack/embed-collector.sh linux
+	CGO_ENABLED=0 go build -trimpath -tags winnet_linux_collector -ldflags '$(LDFLAGS)' -o $(E2E_OUT)/kubectl-winnet ./cmd/kubectl-winnet
+
+vet: ## gofmt and go vet, also for GOOS=windows
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+	GOOS=windows GOARCH=amd64 go vet ./cmd/winnet-collector/... ./pkg/collector/... ./pkg/wire/... ./pkg/nodecmd/...
+
+windows-vet: vet
+
+unit: ## unit tests (no cluster)
+	go test ./...
+
+cluster: ## build (once, cached) the real kube-apiserver and etcd for e2e
+	hack/build-cluster.sh >/dev/null
+
+e2e: cluster e2e-plugin ## end-to-end tests against a real kube-apiserver and a simulated Windows node
+	WINNET_E2E_PLUGIN=$(CURDIR)/$(E2E_OUT)/kubectl-winnet go test -tags e2e -count=1 -timeout 20m ./hack/e2e/...
+
+test: vet collector unit e2e ## everything CI runs: vet, unit, e2e
+	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.gz); echo "embedded collector: $$size bytes gzipped (limit 1572864)"; \
+	  test $$size -le 1572864 || { echo "the gzipped collector exceeds 1.5 MB"; exit 1; }
+
+demo: cluster e2e-plugin ## start a local API server and a simulated Windows node with a broken scenario, and diagnose it
+	go run ./hack/demo --plugin $(CURDIR)/$(E2E_OUT)/kubectl-winnet
+
+bench: ## benchmarks (speed and memory targets)
+	go test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(OUT) _output pkg/embedded/bin/winnet-collector.* pkg/embedded/bin-linux/winnet-collector.*

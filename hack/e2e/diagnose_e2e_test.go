@@ -1,0 +1,425 @@
+//go:build e2e
+
+// End-to-end tests: the real kubectl binary runs kubectl-winnet (built with a Linux collector)
+// against a real kube-apiserver and etcd, with simulated Windows and Linux nodes acting as
+// kubelets for exec. Run with `make e2e` (or go test -tags e2e ./hack/e2e/...).
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-winnet/winnet/hack/e2e/env"
+	"github.com/kubectl-winnet/winnet/hack/e2e/simnode"
+)
+
+var (
+	world      *env.Env
+	pluginDir  string
+	kubeconfig string
+)
+
+const (
+	winNode     = "win-node-1"
+	slowWinNode = "win-node-slow"
+	linuxNode   = "linux-node-1"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	plugin, err := pluginBinary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	pluginDir = filepath.Dir(plugin)
+	slow, err := slowScenario("healthy-l2bridge", "60s")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(slow)
+	start := time.Now()
+	world, err = env.Up(ctx, env.Options{
+		Nodes: []simnode.NodeSpec{
+			{Name: winNode, OS: "windows", Scenario: "kube-dns-lb-missing"},
+			{Name: slowWinNode, OS: "windows", Scenario: slow},
+			{Name: linuxNode, OS: "linux"},
+		},
+		Scenarios: []string{"kube-dns-lb-missing"},
+		Log:       os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: bringing up the test cluster:", err)
+		return 1
+	}
+	defer world.Stop()
+	fmt.Fprintf(os.Stderr, "e2e: cluster and nodes up in %s\n", time.Since(start).Round(time.Millisecond))
+	kubeconfig = world.Cluster.AdminKubeconfig()
+	return m.Run()
+}
+
+// slowScenario copies a scenario and makes its replay take delay, so a run can be interrupted
+// while the collector is still working.
+func slowScenario(name, delay string) (string, error) {
+	dir, err := os.MkdirTemp("", "winnet-slow-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(dir, os.DirFS(env.ScenarioPath(name))); err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(filepath.Join(dir, "replay-delay"), []byte(delay), 0o644)
+}
+
+// pluginBinary is WINNET_E2E_PLUGIN (set by make e2e) or a fresh build with a Linux collector.
+func pluginBinary() (string, error) {
+	if p := os.Getenv("WINNET_E2E_PLUGIN"); p != "" {
+		return p, nil
+	}
+	root := env.RepoRoot()
+	out := filepath.Join(root, "_output", "e2e", "kubectl-winnet")
+	for _, c := range [][]string{
+		{filepath.Join(root, "hack", "embed-collector.sh"), "linux"},
+		{"go", "build", "-tags", "winnet_linux_collector", "-o", out, "./cmd/kubectl-winnet"},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir, cmd.Stderr = root, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("building the e2e plugin (%s): %w", strings.Join(c, " "), err)
+		}
+	}
+	return out, nil
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// kubectl runs the real kubectl with the plugin on PATH.
+func kubectl(t *testing.T, cfg string, args ...string) result {
+	t.Helper()
+	cmd := kubectlCmd(cfg, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running kubectl %v: %v", args, err)
+	}
+	t.Logf("kubectl %s -> exit %d\nstderr:\n%s", strings.Join(args, " "), code, errb.String())
+	return result{out.String(), errb.String(), code}
+}
+
+func kubectlCmd(cfg string, args ...string) *exec.Cmd {
+	// KUBECONFIG, not --kubeconfig: kubectl refuses flags placed before a plugin's name.
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+cfg, "PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
+	return cmd
+}
+
+func debugPods(t *testing.T) []corev1.Pod {
+	t.Helper()
+	pods, err := world.Client.CoreV1().Pods(env.DebugNamespace).List(context.Background(), metav1.ListOptions{
+		LabelSelector: "app.kubernetes.io/managed-by=kubectl-winnet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pods.Items
+}
+
+func requireNoDebugPods(t *testing.T) {
+	t.Helper()
+	if pods := debugPods(t); len(pods) != 0 {
+		var names []string
+		for _, p := range pods {
+			names = append(names, p.Name)
+		}
+		t.Fatalf("debug pods left behind: %v", names)
+	}
+}
+
+func TestDiagnosePodRendersItsEndpoint(t *testing.T) {
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "shop")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"pod shop/web-0 (10.244.1.5) on node " + winNode,
+		"service-lb-missing",
+		"kube-system/kube-dns",
+		"kube-proxy-policy-errors",
+		"LOAD BALANCERS",
+		"RECENT HNS EVENTS",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The pod's own endpoint is marked.
+	if !regexp.MustCompile(`(?m)^\*\s+10\.244\.1\.5\s+local`).MatchString(r.stdout) {
+		t.Errorf("the pod's endpoint is not marked:\n%s", r.stdout)
+	}
+	requireNoDebugPods(t)
+}
+
+func TestDiagnoseJSON(t *testing.T) {
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "svc/web", "-n", "shop", "-o", "json", "--fail-on", "error")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (error findings with --fail-on error); stderr:\n%s", r.code, r.stderr)
+	}
+	var rep struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Target     struct{ Pod, Node, PodIP, Note string }
+		Findings   []struct{ ID, Severity string }
+		Collected  struct {
+			Endpoints []struct {
+				IP     string `json:"ip"`
+				Target bool   `json:"target"`
+			}
+		}
+		DebugPod struct {
+			RoundTrips int `json:"execRoundTrips"`
+		}
+		Timings []struct {
+			Phase      string
+			DurationMS int64
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	if rep.APIVersion != "winnet.kubectl.dev/v1alpha1" || rep.Kind != "DiagnosisReport" {
+		t.Errorf("apiVersion/kind = %s/%s", rep.APIVersion, rep.Kind)
+	}
+	if rep.Target.Node != winNode || rep.Target.Note == "" {
+		t.Errorf("target = %+v, want node %s and a note saying which pod of svc/web was picked", rep.Target, winNode)
+	}
+	marked := 0
+	for _, e := range rep.Collected.Endpoints {
+		if e.Target {
+			marked++
+			if e.IP != rep.Target.PodIP {
+				t.Errorf("endpoint %s marked as the target, pod IP is %s", e.IP, rep.Target.PodIP)
+			}
+		}
+	}
+	if marked != 1 {
+		t.Errorf("%d endpoints marked as the target, want 1", marked)
+	}
+	ids := map[string]bool{}
+	for _, f := range rep.Findings {
+		ids[f.ID] = true
+	}
+	if !ids["service-lb-missing"] {
+		t.Errorf("findings %v lack service-lb-missing", rep.Findings)
+	}
+	t.Logf("cold run: %d exec round trips; timings %+v", rep.DebugPod.RoundTrips, rep.Timings)
+	requireNoDebugPods(t)
+}
+
+func TestPodOnLinuxNodeIsRefused(t *testing.T) {
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "linux-app", Namespace: "shop"},
+		Spec:       corev1.PodSpec{NodeName: linuxNode, Containers: []corev1.Container{{Name: "app", Image: "busybox"}}},
+	}
+	if _, err := world.Client.CoreV1().Pods("shop").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, "shop", "linux-app")
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/linux-app", "-n", "shop")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	for _, want := range []string{linuxNode, "linux"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("error lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	requireNoDebugPods(t)
+}
+
+func TestDebugNamespaceWithoutPrivilegedPodSecurity(t *testing.T) {
+	ctx := context.Background()
+	if err := world.Cluster.EnsureNamespace(ctx, "winnet-baseline", map[string]string{"pod-security.kubernetes.io/enforce": "baseline"}); err != nil {
+		t.Fatal(err)
+	}
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "shop", "--debug-namespace", "winnet-baseline")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	for _, want := range []string{
+		`violates PodSecurity "baseline:latest"`, // the API server's own words, quoted
+		"pod-security.kubernetes.io/enforce=privileged",
+		"kubectl label namespace winnet-baseline",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("error lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	pods, err := world.Client.CoreV1().Pods("winnet-baseline").List(ctx, metav1.ListOptions{})
+	if err != nil || len(pods.Items) != 0 {
+		t.Fatalf("pods in winnet-baseline: %v (err %v)", pods, err)
+	}
+}
+
+// A user who may do everything winnet needs except create pods/exec.
+func TestUserWithoutExecPermission(t *testing.T) {
+	ctx := context.Background()
+	c := world.Client
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "winnet-no-exec"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "nodes", "services"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list"}},
+		},
+	}
+	if _, err := c.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "winnet-no-exec"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "winnet-no-exec"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "dev"}},
+	}
+	if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := world.Cluster.UserKubeconfig("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("pre-check names the permission", func(t *testing.T) {
+		r := kubectl(t, cfg, "winnet", "diagnose", "pod/web-0", "-n", "shop")
+		if r.code != 1 || !strings.Contains(r.stderr, "kubectl auth can-i create pods --subresource=exec") {
+			t.Fatalf("exit %d; want an error naming create pods/exec:\n%s", r.code, r.stderr)
+		}
+		requireNoDebugPods(t)
+	})
+	t.Run("refusal by the API server is explained", func(t *testing.T) {
+		r := kubectl(t, cfg, "winnet", "diagnose", "pod/web-0", "-n", "shop", "--skip-access-check")
+		if r.code != 1 || !strings.Contains(r.stderr, `resource "pods/exec"`) || !strings.Contains(r.stderr, "create` on pods/exec") {
+			t.Fatalf("exit %d; want the API server's refusal and what to do:\n%s", r.code, r.stderr)
+		}
+		requireNoDebugPods(t)
+	})
+}
+
+func TestSIGINTDuringCollectionLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "slow-0", Namespace: "shop", Annotations: map[string]string{"sim.winnet.dev/pod-ip": "10.244.1.5"}},
+		Spec: corev1.PodSpec{NodeName: slowWinNode, OS: &corev1.PodOS{Name: corev1.Windows},
+			Containers: []corev1.Container{{Name: "app", Image: "mcr.microsoft.com/windows/nanoserver:ltsc2022"}}},
+	}
+	if _, err := world.Client.CoreV1().Pods("shop").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, "shop", "slow-0")
+	cmd := kubectlCmd(kubeconfig, "winnet", "diagnose", "pod/slow-0", "-n", "shop")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	// kubectl execs the plugin in place (syscall.Exec), so signalling kubectl's pid signals the plugin.
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(errb.String(), "· collecting: ") { // a source has started on the node
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("collection never started:\n%s", errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(debugPods(t)); n != 1 {
+		t.Fatalf("%d debug pods during collection, want 1", n)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() == 0 {
+		t.Fatalf("want a non-zero exit after SIGINT, got %v\n%s", err, errb.String())
+	}
+	t.Logf("stderr after SIGINT:\n%s", errb.String())
+	requireNoDebugPods(t)
+}
+
+func TestKeepThenReuse(t *testing.T) {
+	first := kubectl(t, kubeconfig, "winnet", "diagnose", "node/"+winNode, "--keep", "-o", "json")
+	if first.code != 0 {
+		t.Fatalf("first run exit %d:\n%s", first.code, first.stderr)
+	}
+	var a, b struct {
+		DebugPod struct {
+			Name       string `json:"name"`
+			Kept       bool   `json:"kept"`
+			Reused     bool   `json:"reused"`
+			RoundTrips int    `json:"execRoundTrips"`
+		} `json:"debugPod"`
+	}
+	if err := json.Unmarshal([]byte(first.stdout), &a); err != nil {
+		t.Fatal(err)
+	}
+	if len(debugPods(t)) != 1 {
+		t.Fatalf("--keep left %d debug pods, want 1", len(debugPods(t)))
+	}
+	second := kubectl(t, kubeconfig, "winnet", "diagnose", "node/"+winNode, "-o", "json")
+	if second.code != 0 {
+		t.Fatalf("second run exit %d:\n%s", second.code, second.stderr)
+	}
+	if err := json.Unmarshal([]byte(second.stdout), &b); err != nil {
+		t.Fatal(err)
+	}
+	if !b.DebugPod.Reused || b.DebugPod.Name != a.DebugPod.Name {
+		t.Fatalf("second run did not reuse the kept pod: first %+v, second %+v", a.DebugPod, b.DebugPod)
+	}
+	if b.DebugPod.RoundTrips >= a.DebugPod.RoundTrips {
+		t.Errorf("warm run took %d exec round trips, cold %d: the upload was not skipped", b.DebugPod.RoundTrips, a.DebugPod.RoundTrips)
+	}
+	t.Logf("exec round trips: cold %d, warm %d", a.DebugPod.RoundTrips, b.DebugPod.RoundTrips)
+	clean := kubectl(t, kubeconfig, "winnet", "cleanup")
+	if clean.code != 0 || !strings.Contains(clean.stdout, a.DebugPod.Name) {
+		t.Fatalf("cleanup exit %d, stdout %q", clean.code, clean.stdout)
+	}
+	requireNoDebugPods(t)
+}
+
+func waitRunning(t *testing.T, ns, name string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		p, err := world.Client.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil && p.Status.Phase == corev1.PodRunning {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("pod %s/%s never ran", ns, name)
+}

@@ -1,0 +1,242 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-winnet/winnet/pkg/access"
+	"github.com/kubectl-winnet/winnet/pkg/analyze"
+	"github.com/kubectl-winnet/winnet/pkg/debugpod"
+	"github.com/kubectl-winnet/winnet/pkg/diagnose"
+	"github.com/kubectl-winnet/winnet/pkg/embedded"
+	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
+	"github.com/kubectl-winnet/winnet/pkg/progress"
+	"github.com/kubectl-winnet/winnet/pkg/report"
+	"github.com/kubectl-winnet/winnet/pkg/target"
+)
+
+// ExitFindings is the exit code when findings reach the --fail-on threshold; 1 stays for
+// operational errors, so scripts can tell "the tool failed" from "the node is unhealthy".
+const ExitFindings = 3
+
+// FindingsError carries ExitFindings out of a command.
+type FindingsError struct{ Worst, Threshold string }
+
+func (e *FindingsError) Error() string {
+	return fmt.Sprintf("findings at or above severity %q were reported (worst: %s)", e.Threshold, e.Worst)
+}
+
+type diagnoseOptions struct {
+	flags   *genericclioptions.ConfigFlags
+	streams genericiooptions.IOStreams
+
+	output         string
+	debugNamespace string
+	image          string
+	keep           bool
+	timeout        time.Duration
+	deadline       time.Duration
+	since          time.Duration
+	failOn         string
+	quiet          bool
+	skipAccess     bool
+
+	target    string
+	namespace string
+}
+
+func newDiagnoseCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &diagnoseOptions{flags: flags, streams: streams}
+	cmd := &cobra.Command{
+		Use:   "diagnose TARGET",
+		Short: "Diagnose the networking of a Windows pod, workload, Service or node",
+		Long: `Diagnose the networking of a Windows pod, or of the node it runs on.
+
+TARGET is pod/NAME (or just NAME), deploy/NAME, sts/NAME, ds/NAME, rs/NAME, job/NAME,
+svc/NAME (winnet picks a running Windows pod and says which), or node/NAME.
+
+winnet creates a HostProcess debug pod on the target's node in --debug-namespace (default
+` + debugpod.DefaultNamespace + `, which must allow privileged pods: see manifests/), runs the
+collector there, and deletes the pod when done, on error and on Ctrl-C. --keep leaves it
+running for later runs to reuse; its activeDeadlineSeconds removes it in any case.
+
+Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above --fail-on.`,
+		Example: `  kubectl winnet diagnose pod/web-0 -n shop
+  kubectl winnet diagnose svc/web -n shop -o yaml
+  kubectl winnet diagnose node/akswin000001 --keep
+  kubectl winnet diagnose deploy/web -n shop --fail-on warning`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.complete(args); err != nil {
+				return err
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return o.run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide, json or yaml")
+	f.StringVar(&o.debugNamespace, "debug-namespace", debugpod.DefaultNamespace, "Namespace for the debug pod; it must allow privileged pods (Pod Security level privileged)")
+	f.StringVar(&o.image, "image", debugpod.DefaultImage, "Image of the HostProcess debug container")
+	f.BoolVar(&o.keep, "keep", false, "Leave the debug pod running after the diagnosis, for later runs to reuse (it still expires after --debug-pod-deadline)")
+	f.DurationVar(&o.timeout, "timeout", debugpod.DefaultTimeout, "How long to wait for the debug pod to start")
+	f.DurationVar(&o.deadline, "debug-pod-deadline", debugpod.DefaultDeadline, "The debug pod's activeDeadlineSeconds: the cluster deletes it after this even if winnet cannot")
+	f.DurationVar(&o.since, "since", time.Hour, "How far back to read the node's event logs")
+	f.StringVar(&o.failOn, "fail-on", "none", "Exit with code 3 when a finding of this severity or worse is reported: error, warning or none")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "Print no progress on stderr")
+	f.BoolVar(&o.skipAccess, "skip-access-check", false, "Skip the RBAC pre-check (SelfSubjectAccessReview); errors then surface when the action is refused")
+	return cmd
+}
+
+func (o *diagnoseOptions) complete(args []string) error {
+	o.target = args[0]
+	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("reading the namespace from your kubeconfig: %w", err)
+	}
+	o.namespace = ns
+	return nil
+}
+
+func (o *diagnoseOptions) validate() error {
+	if _, err := target.Parse(o.target); err != nil {
+		return err
+	}
+	if err := report.ValidateFormat(o.output); err != nil {
+		return err
+	}
+	switch o.failOn {
+	case "error", "warning", "none":
+	default:
+		return fmt.Errorf("unknown --fail-on %q: use error, warning or none", o.failOn)
+	}
+	if o.timeout <= 0 || o.deadline <= 0 || o.since <= 0 {
+		return errors.New("--timeout, --debug-pod-deadline and --since must be positive durations (e.g. 5m, 30m, 1h)")
+	}
+	if o.deadline < time.Minute {
+		return fmt.Errorf("--debug-pod-deadline %s is too short for a diagnosis: use at least 1m", o.deadline)
+	}
+	return nil
+}
+
+func (o *diagnoseOptions) run(parent context.Context) error {
+	collector, err := embedded.Load()
+	if err != nil {
+		return err
+	}
+	// Pin the REST config (context, cluster, namespace) once, so nothing that changes in the
+	// kubeconfig during the run can redirect the cleanup.
+	restConfig, err := o.flags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("loading your kubeconfig: %w", err)
+	}
+	client, err := newClient(restConfig)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signalContext(parent, o.streams)
+	defer stop()
+
+	p := progress.New(o.streams.ErrOut, o.quiet)
+	if !o.skipAccess {
+		p.Start("checking permissions")
+		warnings, err := access.Verify(ctx, client, access.Required(o.debugNamespace, o.namespace))
+		if err != nil {
+			p.Fail("")
+			return err
+		}
+		p.Done("")
+		for _, w := range warnings {
+			p.Info("warning: %s", w)
+		}
+	}
+
+	res, cleanup, runErr := diagnose.Run(ctx, diagnose.Config{
+		Client:    client,
+		Exec:      &nodeexec.APIExecutor{Config: restConfig, Client: client},
+		Collector: collector,
+		Namespace: o.namespace,
+		Target:    o.target,
+		DebugPod: debugpod.Options{
+			Namespace: o.debugNamespace, Image: o.image, Keep: o.keep,
+			Timeout: o.timeout, Deadline: o.deadline,
+		},
+		Since:         o.since,
+		PluginVersion: Version,
+		Progress:      p,
+	})
+	// Clean up before printing: the report is in memory, and a Ctrl-C while printing must not
+	// be able to skip the delete.
+	if cleanup != nil {
+		p.Start("removing the debug pod")
+		if err := cleanup(); err != nil {
+			p.Fail(err.Error())
+			if runErr == nil {
+				runErr = err
+			}
+		} else {
+			p.Done("")
+		}
+	}
+	if runErr != nil {
+		if ctx.Err() != nil && parent.Err() == nil {
+			return fmt.Errorf("interrupted; the debug pod was removed: %w", runErr)
+		}
+		return runErr
+	}
+	if res.Report.DebugPod != nil && res.Report.DebugPod.Kept {
+		p.Info("debug pod %s/%s kept for reuse (--keep)", res.Report.DebugPod.Namespace, res.Report.DebugPod.Name)
+	}
+	if err := report.Render(o.streams.Out, res.Report, o.output); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return failOn(res.Report, o.failOn)
+}
+
+func failOn(r *report.Report, threshold string) error {
+	if threshold == "none" {
+		return nil
+	}
+	worst := r.Worst()
+	if worst != "" && analyze.SeverityRank(worst) >= analyze.SeverityRank(threshold) {
+		return &FindingsError{Worst: worst, Threshold: threshold}
+	}
+	return nil
+}
+
+// signalContext cancels on the first SIGINT/SIGTERM so the run unwinds and cleans up; a second
+// signal exits at once (the debug pod's activeDeadlineSeconds is the backstop then).
+func signalContext(parent context.Context, streams genericiooptions.IOStreams) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			fmt.Fprintf(streams.ErrOut, "\n%s: stopping and removing the debug pod (press Ctrl-C again to exit at once)\n", strings.ToLower(s.String()))
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-ch:
+			fmt.Fprintln(streams.ErrOut, "exiting without cleanup; the debug pod deletes itself at its deadline, or run: kubectl winnet cleanup")
+			os.Exit(130)
+		case <-parent.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}

@@ -1,0 +1,22 @@
+package cmd
+
+import (
+	"encoding/json"
+	"io"
+
+	"sigs.k8s.io/yaml"
+)
+
+func printStructured(w io.Writer, format string, v any) error {
+	if format == "yaml" {
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,100 @@
+package debugpod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	// cleanupTimeout bounds Cleanup as a whole. It runs on a context detached from the
+	// caller's, which is usually already cancelled by Ctrl-C when Cleanup is called.
+	cleanupTimeout = 30 * time.Second
+	// goneTimeout and goneInterval bound the wait for the deleted pod to disappear.
+	goneTimeout  = 10 * time.Second
+	goneInterval = 250 * time.Millisecond
+)
+
+// Cleanup deletes the debug pod unless it is kept (created with Keep, or reused), and waits
+// briefly until it is gone. It works after the caller's context is cancelled: it uses the
+// context's values but not its cancellation, under its own 30s timeout. A pod that is already
+// gone is success. Cleanup on a nil Handle does nothing.
+func (h *Handle) Cleanup(ctx context.Context, c kubernetes.Interface) error {
+	if h == nil || h.name == "" || h.Kept {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := deletePod(ctx, c, h.namespace, h.name, h.uid); err != nil {
+		return err
+	}
+	pods := c.CoreV1().Pods(h.namespace)
+	err := wait.PollUntilContextTimeout(ctx, goneInterval, goneTimeout, true, func(ctx context.Context) (bool, error) {
+		p, err := pods.Get(ctx, h.name, metav1.GetOptions{})
+		if isGone(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		// Same name, another pod: ours is gone.
+		return h.uid != "" && string(p.UID) != h.uid, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the debug pod %s/%s was deleted but has not gone away yet (%w); its node removes it once it confirms, check with `kubectl get pod -n %s %s`",
+			h.namespace, h.name, err, h.namespace, h.name)
+	}
+	return nil
+}
+
+// deletePod deletes at once (grace period 0): the pod only sleeps, so there is nothing to
+// stop cleanly, and the kubelet kills the container on its next sync. The UID precondition
+// keeps us from deleting a different pod that reused the name.
+func deletePod(ctx context.Context, c kubernetes.Interface, ns, name, uid string) error {
+	zero := int64(0)
+	opts := metav1.DeleteOptions{GracePeriodSeconds: &zero}
+	if uid != "" {
+		u := types.UID(uid)
+		opts.Preconditions = &metav1.Preconditions{UID: &u}
+	}
+	err := c.CoreV1().Pods(ns).Delete(ctx, name, opts)
+	if err == nil || isGone(err) || isConflict(err) {
+		// Conflict: the UID precondition failed, so the pod under that name is not ours.
+		return nil
+	}
+	return apiError(fmt.Sprintf("deleting the debug pod %s/%s (remove it later with `kubectl winnet cleanup`)", ns, name), "delete", ns, err)
+}
+
+// CleanupAll deletes every debug pod in namespace (those labelled managed-by kubectl-winnet),
+// kept ones included, and returns the names it deleted. It is the `kubectl winnet cleanup`
+// command; unlike Cleanup it honours ctx, so Ctrl-C stops it.
+func CleanupAll(ctx context.Context, c kubernetes.Interface, namespace string) ([]string, error) {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	sel := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue}).String()
+	list, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, apiError(fmt.Sprintf("listing debug pods in namespace %s", namespace), "list", namespace, err)
+	}
+	var deleted []string
+	var errs []error
+	for _, p := range list.Items {
+		if p.Labels[LabelManagedBy] != ManagedByValue { // a fake client may ignore the selector
+			continue
+		}
+		if err := deletePod(ctx, c, namespace, p.Name, string(p.UID)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted = append(deleted, p.Name)
+	}
+	return deleted, errors.Join(errs...)
+}

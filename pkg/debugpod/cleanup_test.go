@@ -1,0 +1,137 @@
+package debugpod
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func TestCleanup(t *testing.T) {
+	tests := []struct {
+		name        string
+		keep        bool
+		cancelFirst bool // Ctrl-C before cleanup
+		goneAlready bool
+		deleteErr   error
+		wantErr     error
+		wantPodLeft bool
+	}{
+		{name: "deletes the pod it created"},
+		{name: "deletes after the caller's context is cancelled", cancelFirst: true},
+		{name: "leaves a kept pod", keep: true, wantPodLeft: true},
+		{name: "a pod already gone is success", goneAlready: true},
+		{
+			name:        "refused delete says which permission",
+			deleteErr:   apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, firstName, errors.New(`User "dev" cannot delete resource "pods" in API group "" in the namespace "winnet-system"`)),
+			wantErr:     ErrForbidden,
+			wantPodLeft: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient()
+			scriptWatch(c, func(int) []watch.Event { return []watch.Event{modified(pod(firstName, running(0)))} })
+			h, err := Ensure(context.Background(), c, Options{Node: windowsNode("n1"), Keep: tt.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.goneAlready {
+				if err := c.Tracker().Delete(podsGVR, ns, firstName); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.deleteErr != nil {
+				c.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, tt.deleteErr })
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.cancelFirst {
+				cancel()
+			}
+			defer cancel()
+			h.Pod.Namespace = "elsewhere" // a changed Pod must not redirect the delete
+
+			err = h.Cleanup(ctx, c)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Cleanup() error = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "not allowed to delete pods in namespace winnet-system") {
+				t.Errorf("error %q does not name the missing permission", err)
+			}
+			if left := podExists(t, c, firstName); left != tt.wantPodLeft {
+				t.Errorf("pod left = %v, want %v", left, tt.wantPodLeft)
+			}
+			for _, a := range c.Actions() {
+				if d, ok := a.(k8stesting.DeleteAction); ok && tt.deleteErr == nil {
+					opts := d.GetDeleteOptions()
+					if opts.GracePeriodSeconds == nil || *opts.GracePeriodSeconds != 0 || d.GetNamespace() != ns {
+						t.Errorf("delete in %q with grace period %v, want winnet-system and 0", d.GetNamespace(), opts.GracePeriodSeconds)
+					}
+				}
+			}
+		})
+	}
+
+	t.Run("nil handle", func(t *testing.T) {
+		var h *Handle
+		if err := h.Cleanup(context.Background(), newClient()); err != nil {
+			t.Errorf("Cleanup() on nil = %v", err)
+		}
+	})
+}
+
+func TestCleanupAll(t *testing.T) {
+	labelled := func(name, namespace string, keep bool) *corev1.Pod {
+		p := pod(name)
+		p.Namespace = namespace
+		if keep {
+			kept(p)
+		}
+		return p
+	}
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns, Labels: map[string]string{"app": "x"}}}
+	c := newClient(
+		labelled("winnet-n1-aaaaa", ns, false),
+		labelled("winnet-n2-bbbbb", ns, true),
+		labelled("winnet-n3-ccccc", "other-ns", false),
+		other,
+	)
+	got, err := CleanupAll(context.Background(), c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	if want := []string{"winnet-n1-aaaaa", "winnet-n2-bbbbb"}; !reflect.DeepEqual(want, got) {
+		t.Errorf("deleted %q, want %q", got, want)
+	}
+	if !podExists(t, c, "app") {
+		t.Error("deleted a pod that is not ours")
+	}
+	if _, err := c.Tracker().Get(podsGVR, "other-ns", "winnet-n3-ccccc"); err != nil {
+		t.Errorf("deleted a debug pod in another namespace: %v", err)
+	}
+
+	t.Run("one refused delete does not stop the others", func(t *testing.T) {
+		c := newClient(labelled("winnet-n1-aaaaa", ns, false), labelled("winnet-n2-bbbbb", ns, false))
+		c.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			if a.(k8stesting.DeleteAction).GetName() == "winnet-n1-aaaaa" {
+				return true, nil, apierrors.NewInternalError(errors.New("etcd unavailable"))
+			}
+			return false, nil, nil
+		})
+		got, err := CleanupAll(context.Background(), c, ns)
+		if !reflect.DeepEqual(got, []string{"winnet-n2-bbbbb"}) || err == nil || !strings.Contains(err.Error(), "winnet-n1-aaaaa") {
+			t.Errorf("CleanupAll() = %q, %v", got, err)
+		}
+	})
+}

@@ -1,0 +1,232 @@
+// Package diagnose runs one diagnosis end to end: resolve the target, start (or reuse) the
+// debug pod on its node, put the collector there, stream its records into a snapshot, gather
+// the cluster's facts, analyze, and build the report. Cleanup of the debug pod is the caller's
+// (see Run's returned cleanup func) so the command layer can tie it to signals.
+package diagnose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-winnet/winnet/pkg/analyze"
+	"github.com/kubectl-winnet/winnet/pkg/debugpod"
+	"github.com/kubectl-winnet/winnet/pkg/facts"
+	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
+	"github.com/kubectl-winnet/winnet/pkg/progress"
+	"github.com/kubectl-winnet/winnet/pkg/report"
+	"github.com/kubectl-winnet/winnet/pkg/snapshot"
+	"github.com/kubectl-winnet/winnet/pkg/target"
+	"github.com/kubectl-winnet/winnet/pkg/wire"
+)
+
+// Config is everything one diagnosis needs, already validated by the command layer.
+type Config struct {
+	Client    kubernetes.Interface
+	Exec      nodeexec.Executor
+	Collector nodeexec.Collector
+
+	Namespace string // the target's namespace
+	Target    string // as typed: pod/x, deploy/x, node/x, ...
+
+	DebugPod debugpod.Options // Node is filled in here
+	Since    time.Duration    // event log window for the collector
+
+	PluginVersion string
+	Progress      *progress.Reporter
+	// CollectorLog receives the collector's stderr (its own logs); nil discards it.
+	CollectorLog io.Writer
+}
+
+// Result is a finished diagnosis and how it was obtained.
+type Result struct {
+	Report   *report.Report
+	Snapshot *snapshot.Snapshot
+	Cluster  *facts.Cluster
+}
+
+// Run diagnoses cfg.Target. The returned cleanup deletes the debug pod (unless kept); it is
+// non-nil whenever a debug pod may exist, even when Run fails, and must be called.
+func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, err error) {
+	p := cfg.Progress
+	if p == nil {
+		p = progress.New(nil, true)
+	}
+	cleanup = func() error { return nil }
+	var timings []report.Timing
+	phase := func(name string, start time.Time) {
+		timings = append(timings, report.Timing{Phase: name, DurationMS: time.Since(start).Milliseconds()})
+	}
+
+	start := time.Now()
+	p.Start("resolving " + cfg.Target)
+	tgt, err := target.Resolve(ctx, cfg.Client, cfg.Namespace, cfg.Target)
+	if err != nil {
+		p.Fail("")
+		return nil, cleanup, err
+	}
+	p.Done(describeTarget(tgt))
+	if tgt.Note != "" {
+		p.Info("%s", tgt.Note)
+	}
+	phase("resolve", start)
+
+	start = time.Now()
+	p.Start("starting debug pod on node " + tgt.Node.Name)
+	opts := cfg.DebugPod
+	opts.Node = tgt.Node
+	opts.Progress = p.Update
+	h, err := debugpod.Ensure(ctx, cfg.Client, opts)
+	if h != nil {
+		cleanup = func() error { return h.Cleanup(ctx, cfg.Client) }
+	}
+	if err != nil {
+		p.Fail("")
+		return nil, cleanup, err
+	}
+	how := "created " + h.Namespace() + "/" + h.Name()
+	if h.Reused {
+		how = "reusing kept pod " + h.Namespace() + "/" + h.Name()
+	}
+	p.Done(how)
+	phase("pod-ready", start)
+
+	runner := &nodeexec.Runner{Exec: cfg.Exec, Pod: h.Pod, Container: h.Pod.Spec.Containers[0].Name, Collector: cfg.Collector, Progress: p.Update}
+	start = time.Now()
+	p.Start("putting the collector on the node")
+	uploaded, err := runner.Ensure(ctx)
+	if err != nil {
+		p.Fail("")
+		return nil, cleanup, err
+	}
+	if uploaded {
+		p.Done("uploaded and verified")
+	} else {
+		p.Done("already there, verified")
+	}
+	phase("upload", start)
+
+	start = time.Now()
+	p.Start("collecting node state")
+	args := []string{"collect", "--since", cfg.Since.String()}
+	if tgt.Pod != nil && tgt.Pod.Status.PodIP != "" {
+		args = append(args, "--pod-ip", tgt.Pod.Status.PodIP)
+	}
+	snap, err := collect(ctx, runner, args, tgt.Node.Name, cfg.CollectorLog, p)
+	if err != nil {
+		p.Fail("")
+		return nil, cleanup, err
+	}
+	p.Done(fmt.Sprintf("%d artifacts, %d source errors", len(snap.Have), len(snap.Errors)))
+	phase("collect", start)
+
+	start = time.Now()
+	p.Start("reading cluster objects")
+	ns := cfg.Namespace
+	if tgt.Pod != nil {
+		ns = tgt.Pod.Namespace
+	}
+	cl := facts.Gather(ctx, cfg.Client, tgt.Node.Name, ns)
+	p.Done(fmt.Sprintf("%d services, %d pods on the node", len(cl.Services), len(cl.Pods)))
+	for what, why := range cl.Missing {
+		p.Info("could not read %s: %s", what, why)
+	}
+	phase("cluster-facts", start)
+
+	start = time.Now()
+	res0 := analyze.Run(analyze.Input{Snapshot: snap, Cluster: cl, Pod: tgt.Pod})
+	rt := report.Target{Input: cfg.Target, Node: tgt.Node.Name, Note: tgt.Note}
+	if tgt.Pod != nil {
+		rt.Namespace, rt.Pod, rt.PodIP = tgt.Pod.Namespace, tgt.Pod.Name, tgt.Pod.Status.PodIP
+	}
+	rep := report.Build(snap, res0, rt, report.Versions{Version: cfg.PluginVersion, CollectorSHA256: cfg.Collector.SHA256()})
+	rep.DebugPod = &report.DebugPod{Namespace: h.Namespace(), Name: h.Name(), Kept: h.Kept, Reused: h.Reused, RoundTrips: runner.RoundTrips}
+	phase("analyze", start)
+	rep.Timings = timings
+	return &Result{Report: rep, Snapshot: snap, Cluster: cl}, cleanup, nil
+}
+
+// ErrIncompleteStream means the collector stopped before its done record.
+var ErrIncompleteStream = errors.New("the collector's output ended before it finished")
+
+// collect runs the collector and decodes its stream as it arrives.
+func collect(ctx context.Context, r *nodeexec.Runner, args []string, node string, logw io.Writer, p *progress.Reporter) (*snapshot.Snapshot, error) {
+	pr, pw := io.Pipe()
+	b := snapshot.NewBuilder(node)
+	decoded := make(chan error, 1)
+	go func() {
+		dec := wire.NewDecoder(pr)
+		var err error
+		for {
+			var rec wire.Record
+			rec, err = dec.Next()
+			if err != nil {
+				break
+			}
+			b.Add(rec)
+			if rec.Type == wire.TypeProgress && strings.Contains(string(rec.Data), `"start"`) {
+				p.Update("collecting: " + rec.Source)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		// Drain so the exec stream never blocks on a reader that gave up.
+		_, _ = io.Copy(io.Discard, pr)
+		decoded <- err
+	}()
+	if logw == nil {
+		logw = io.Discard
+	}
+	tail := &tailWriter{max: 4 << 10}
+	runErr := r.Run(ctx, args, pw, io.MultiWriter(logw, tail))
+	_ = pw.Close()
+	decErr := <-decoded
+	snap := b.Snapshot()
+	switch {
+	case runErr != nil:
+		if t := strings.TrimSpace(tail.String()); t != "" {
+			return nil, fmt.Errorf("%w\ncollector log (last lines):\n%s", runErr, t)
+		}
+		return nil, runErr
+	case decErr != nil:
+		return nil, fmt.Errorf("reading the collector's output from node %s: %w", node, decErr)
+	case snap.Collector == nil:
+		return nil, fmt.Errorf("%w: no hello record from node %s", ErrIncompleteStream, node)
+	case snap.Done == nil:
+		return nil, fmt.Errorf("%w: no done record from node %s (it may have crashed or been killed)", ErrIncompleteStream, node)
+	}
+	return snap, nil
+}
+
+func describeTarget(t *target.Target) string {
+	if t.Pod != nil {
+		s := fmt.Sprintf("pod %s/%s on node %s", t.Pod.Namespace, t.Pod.Name, t.Node.Name)
+		if t.Pod.Status.PodIP != "" {
+			s += ", IP " + t.Pod.Status.PodIP
+		}
+		return s
+	}
+	return "node " + t.Node.Name
+}
+
+// tailWriter keeps the last max bytes written, for error messages.
+type tailWriter struct {
+	buf []byte
+	max int
+}
+
+func (t *tailWriter) Write(b []byte) (int, error) {
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(b), nil
+}
+
+func (t *tailWriter) String() string { return string(t.buf) }

@@ -1,0 +1,115 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-winnet/winnet/pkg/analyze"
+	"github.com/kubectl-winnet/winnet/pkg/snapshot"
+	"github.com/kubectl-winnet/winnet/pkg/wire"
+)
+
+func sample() *Report {
+	s := &snapshot.Snapshot{
+		Collector: &wire.HelloData{CollectorVersion: "v1.2.3", SHA256: strings.Repeat("ab", 32), Backend: "windows"},
+		Networks:  []snapshot.Network{{ID: "n1", Name: "cbr0", Type: "L2Bridge", Subnets: []snapshot.Subnet{{Prefix: "10.244.1.0/24", Gateway: "10.244.1.1"}}}},
+		Endpoints: []snapshot.Endpoint{
+			{ID: "e2", IP: "10.244.2.7", Remote: true},
+			{ID: "e1", IP: "10.244.1.5", Name: "web-0_eth0", DNSServers: []string{"10.96.0.10"}},
+		},
+		LoadBalancers: []snapshot.LoadBalancer{{ID: "l1", FrontendVIPs: []string{"10.96.12.34"}, EndpointIDs: []string{"e1"}, Ports: []snapshot.PortMapping{{Protocol: "TCP", ExternalPort: 80, InternalPort: 8080}}}},
+		Events:        []wire.Event{{Channel: "Microsoft-Windows-Host-Network-Service-Admin", Level: "Error", ID: 7, Time: time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC), Message: "Network-Not-Found"}},
+		OS:            &wire.OSInfo{ProductName: "Windows Server 2022 Datacenter", Build: "20348", UBR: 2700},
+		HNSVersion:    "15.4",
+	}
+	res := analyze.Result{
+		Findings:   []analyze.Finding{{ID: "service-lb-missing", Severity: "error", Title: "no LB", Remediation: "restart kube-proxy", Evidence: []analyze.Evidence{{Artifact: "hcn.loadbalancers", Detail: "1 load balancers"}}}},
+		NotChecked: []analyze.NotChecked{{Check: "kube-proxy HNS programming errors", Missing: "no kube-proxy log was collected"}},
+	}
+	return Build(s, res, Target{Input: "pod/web-0", Namespace: "shop", Pod: "web-0", PodIP: "10.244.1.5", Node: "win-1"}, Versions{Version: "v0.1.0"})
+}
+
+func TestTableShowsWhatWasCollected(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, sample(), "table"); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"pod shop/web-0 (10.244.1.5) on node win-1",
+		"Windows Server 2022 Datacenter build 20348.2700, HNS 15.4",
+		"plugin v0.1.0, collector v1.2.3",
+		"ERROR   service-lb-missing: no LB",
+		"fix: restart kube-proxy",
+		"cbr0",
+		"ENDPOINTS (1 local, 1 remote; * = the target pod)",
+		"10.96.12.34",
+		"80->8080/TCP",
+		"Network-Not-Found",
+		"NOT CHECKED",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	// The target's endpoint is listed first and marked.
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "ENDPOINTS") {
+			if row := lines[i+2]; !strings.HasPrefix(row, "*") || !strings.Contains(row, "10.244.1.5") {
+				t.Errorf("first endpoint row = %q, want the marked target", row)
+			}
+		}
+	}
+}
+
+func TestJSONAndYAMLCarrySchema(t *testing.T) {
+	for _, format := range []string{"json", "yaml"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Render(&buf, sample(), format); err != nil {
+				t.Fatal(err)
+			}
+			raw := buf.Bytes()
+			if format == "yaml" {
+				var err error
+				if raw, err = yaml.YAMLToJSON(raw); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got struct {
+				APIVersion, Kind string
+				Findings         []struct{ ID, Severity string }
+				Collected        struct {
+					Endpoints []struct {
+						IP     string
+						Target bool
+					}
+				}
+			}
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.APIVersion != APIVersion || got.Kind != Kind {
+				t.Errorf("apiVersion/kind = %q/%q", got.APIVersion, got.Kind)
+			}
+			if len(got.Findings) != 1 || got.Findings[0].ID != "service-lb-missing" || got.Findings[0].Severity != "error" {
+				t.Errorf("findings = %+v", got.Findings)
+			}
+			if len(got.Collected.Endpoints) != 2 || !got.Collected.Endpoints[0].Target || got.Collected.Endpoints[0].IP != "10.244.1.5" {
+				t.Errorf("endpoints = %+v", got.Collected.Endpoints)
+			}
+		})
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	if err := ValidateFormat("xml"); err == nil || !strings.Contains(err.Error(), "table, wide, json, yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
