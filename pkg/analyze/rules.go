@@ -214,7 +214,7 @@ func kubeProxyPolicyErrors(in Input) ([]Finding, string) {
 }
 
 func isKubeProxyLog(f wire.FileData) bool {
-	if f.Role == "kube-proxy-log" {
+	if f.Role == wire.RoleLogPrefix+wire.LogKubeProxy {
 		return true
 	}
 	p := strings.ToLower(f.Path)

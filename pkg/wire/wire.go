@@ -132,3 +132,32 @@ type OSInfo struct {
 	UBR         int    `json:"ubr,omitempty"`
 	Hostname    string `json:"hostname,omitempty"`
 }
+
+// File roles: what a KindFile record holds, so the analyzer need not guess from paths. The
+// collector sets them from where it found the file; `analyze` sets them from content.
+const (
+	RoleContainerdConfig = "containerd-config"
+	RoleCNIConfig        = "cni-config" // a .conf or .conflist
+	RoleKubeletConfig    = "kubelet-config"
+	RoleKubeletArgs      = "kubelet-args"
+	RoleKubeProxyConfig  = "kube-proxy-config" // KubeProxyConfiguration
+	RoleKubeProxyArgs    = "kube-proxy-args"   // command line
+	RoleFlannelConfig    = "flannel-config"    // net-conf.json
+	RoleFlannelSubnetEnv = "flannel-subnet-env"
+	RoleCalicoConfig     = "calico-config"
+	RoleIPAMState        = "ipam-state" // azure-vnet-ipam.json, host-local state
+	RoleKubeconfig       = "kubeconfig" // redacted
+	// Logs: RoleLogPrefix + component, e.g. "log:kube-proxy".
+	RoleLogPrefix = "log:"
+)
+
+// Log components used with RoleLogPrefix.
+const (
+	LogKubeProxy  = "kube-proxy"
+	LogKubelet    = "kubelet"
+	LogFlanneld   = "flanneld"
+	LogCalico     = "calico"
+	LogContainerd = "containerd"
+	LogAzureVnet  = "azure-vnet"
+	LogCSIProxy   = "csi-proxy"
+)

@@ -354,13 +354,13 @@ func fileRole(winPath string) string {
 	switch {
 	case (strings.Contains(p, `\cni\`) || strings.Contains(p, `\net.d\`)) &&
 		(ext == ".conf" || ext == ".conflist" || ext == ".json"):
-		return "cni-config"
+		return wire.RoleCNIConfig
 	case strings.Contains(p, "containerd") && ext == ".toml":
-		return "containerd-config"
+		return wire.RoleContainerdConfig
 	case ext == ".log" || strings.Contains(base, ".log."):
-		for _, c := range []string{"kube-proxy", "kubelet", "containerd", "flanneld", "calico", "csi-proxy"} {
+		for _, c := range []string{wire.LogKubeProxy, wire.LogKubelet, wire.LogContainerd, wire.LogFlanneld, wire.LogCalico, wire.LogCSIProxy, wire.LogAzureVnet} {
 			if strings.Contains(p, c) {
-				return c + "-log"
+				return wire.RoleLogPrefix + c
 			}
 		}
 	}

@@ -185,7 +185,7 @@ func TestFiles(t *testing.T) {
 	recs, log := replayDir(t, dir)
 
 	want := map[string]wire.FileData{
-		`C:\k\kube-proxy.log`:              {Path: `C:\k\kube-proxy.log`, Role: "kube-proxy-log", Size: int64(len(proxyLog)), Content: proxyLog},
+		`C:\k\kube-proxy.log`:              {Path: `C:\k\kube-proxy.log`, Role: "log:kube-proxy", Size: int64(len(proxyLog)), Content: proxyLog},
 		`C:\etc\cni\net.d\10-flannel.conf`: {Path: `C:\etc\cni\net.d\10-flannel.conf`, Role: "cni-config", Size: 32, Content: `{"name":"cbr0"}`},
 		`C:\ProgramData\containerd\x.toml`: {Path: `C:\ProgramData\containerd\x.toml`, Role: "containerd-config", Size: 12, Content: "version = 2\n"},
 		`C:\notes.txt`:                     {Path: `C:\notes.txt`},
@@ -295,13 +295,13 @@ func TestWindowsPath(t *testing.T) {
 
 func TestFileRole(t *testing.T) {
 	tests := map[string]string{
-		`C:\k\kube-proxy.log`:                     "kube-proxy-log",
-		`C:\var\log\kubelet\kubelet.log`:          "kubelet-log",
-		`C:\k\kubelet.log.1`:                      "kubelet-log",
+		`C:\k\kube-proxy.log`:                     "log:kube-proxy",
+		`C:\var\log\kubelet\kubelet.log`:          "log:kubelet",
+		`C:\k\kubelet.log.1`:                      "log:kubelet",
 		`C:\etc\cni\net.d\10-flannel.conf`:        "cni-config",
 		`C:\k\cni\config\cni.conflist`:            "cni-config",
 		`C:\Program Files\containerd\config.toml`: "containerd-config",
-		`C:\CalicoWindows\logs\calico-node.log`:   "calico-log",
+		`C:\CalicoWindows\logs\calico-node.log`:   "log:calico",
 		`C:\k\notes.txt`:                          "",
 	}
 	for path, want := range tests {

@@ -73,7 +73,7 @@ func TestScenarios(t *testing.T) {
 			if strings.Join(got, " ") != strings.Join(wantKinds, " ") {
 				t.Errorf("kinds = %v, want %v", got, wantKinds)
 			}
-			if fd, ok := files[`C:\k\kube-proxy.log`]; !ok || fd.Role != "kube-proxy-log" || fd.Content == "" {
+			if fd, ok := files[`C:\k\kube-proxy.log`]; !ok || fd.Role != "log:kube-proxy" || fd.Content == "" {
 				t.Errorf("kube-proxy log = %+v, want C:\\k\\kube-proxy.log with its lines", fd)
 			}
 			if _, err := os.Stat(filepath.Join(dir, ProbesFile)); err == nil && probes == 0 {
