@@ -2,13 +2,16 @@
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Semantic version (krew requires vX.Y.Z): a release tag, else v0.0.0-<commit>.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.0.0-$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 LDFLAGS := -s -w -X github.com/kubectl-winnet/winnet/pkg/cmd.Version=$(VERSION)
 OUT := bin
 E2E_OUT := _output/e2e
 export VERSION
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e demo bench cluster clean
+KREW_VERSION := v0.4.3
+
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e demo bench cluster dist krew-validate clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,7 +46,13 @@ cluster: ## build (once, cached) the real kube-apiserver and etcd for e2e
 e2e: cluster e2e-plugin ## end-to-end tests against a real kube-apiserver and a simulated Windows node
 	WINNET_E2E_PLUGIN=$(CURDIR)/$(E2E_OUT)/kubectl-winnet go test -tags e2e -count=1 -timeout 20m ./hack/e2e/...
 
-test: vet collector unit e2e ## everything CI runs: vet, unit, e2e
+dist: ## release archives for every krew platform and the krew manifest, in _output/dist
+	hack/krew-manifest.sh
+
+krew-validate: dist ## check the generated krew manifest with krew's own validator
+	go run sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION) -manifest _output/dist/winnet.yaml -skip-install -logtostderr=false -stderrthreshold=ERROR
+
+test: vet collector unit e2e krew-validate ## everything CI runs: vet, unit, e2e, krew manifest
 	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.gz); echo "embedded collector: $$size bytes gzipped (limit 1572864)"; \
 	  test $$size -le 1572864 || { echo "the gzipped collector exceeds 1.5 MB"; exit 1; }
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 goos=${1:?usage: embed-collector.sh windows|linux}
 root=$(cd "$(dirname "$0")/.." && pwd)
-version=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
+version=${VERSION:-$(git -C "$root" describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo "v0.0.0-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo dev)")}
 case $goos in
   windows) out=$root/pkg/embedded/bin exe=winnet-collector.exe ;;
   linux) out=$root/pkg/embedded/bin-linux exe=winnet-collector ;;

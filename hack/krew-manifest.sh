@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds kubectl-winnet for every platform krew serves, packs the release archives and writes
+# the krew manifest with their real SHA256s: _output/dist/winnet.yaml.
+#   VERSION=v0.1.0 hack/krew-manifest.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=${VERSION:-$(git -C "$root" describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo "v0.0.0-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo dev)")}
+dist=$root/_output/dist
+test -f "$root/pkg/embedded/bin/winnet-collector.gz" || VERSION=$version "$root/hack/embed-collector.sh" windows
+for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64; do
+  os=${p%/*} arch=${p#*/} ext=""
+  [ "$os" = windows ] && ext=.exe
+  for c in kubectl-winnet kubectl_complete-winnet; do
+    (cd "$root" && CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath \
+      -ldflags "-s -w -X github.com/kubectl-winnet/winnet/pkg/cmd.Version=$version" \
+      -o "$dist/${os}_${arch}/$c$ext" ./cmd/$c)
+  done
+  cp "$root/LICENSE" "$dist/${os}_${arch}/"
+done
+cd "$root" && go run ./hack/krewmanifest -version "$version" -dist "$dist" -template krew/winnet.yaml.tmpl
