@@ -29,6 +29,7 @@ plugin:
 e2e-plugin: ## build the plugin with a Linux collector, for the simulated Windows node
 	hack/embed-collector.sh linux
 	CGO_ENABLED=0 go build -trimpath -tags winnet_linux_collector -ldflags '$(LDFLAGS)' -o $(E2E_OUT)/kubectl-winnet ./cmd/kubectl-winnet
+	CGO_ENABLED=0 go build -trimpath -o $(E2E_OUT)/kubectl_complete-winnet ./cmd/kubectl_complete-winnet
 
 vet: ## gofmt and go vet, also for GOOS=windows
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi

@@ -101,6 +101,7 @@ func pluginBinary() (string, error) {
 	for _, c := range [][]string{
 		{filepath.Join(root, "hack", "embed-collector.sh"), "linux"},
 		{"go", "build", "-tags", "winnet_linux_collector", "-o", out, "./cmd/kubectl-winnet"},
+		{"go", "build", "-o", filepath.Join(filepath.Dir(out), "kubectl_complete-winnet"), "./cmd/kubectl_complete-winnet"},
 	} {
 		cmd := exec.Command(c[0], c[1:]...)
 		cmd.Dir, cmd.Stderr = root, os.Stderr
@@ -422,4 +423,16 @@ func waitRunning(t *testing.T, ns, name string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("pod %s/%s never ran", ns, name)
+}
+
+// kubectl (>= 1.26) completes plugin arguments through kubectl_complete-winnet on PATH.
+func TestCompletionThroughKubectl(t *testing.T) {
+	r := kubectl(t, kubeconfig, "__complete", "winnet", "diagnose", "-n", "shop", "pod/we")
+	if r.code != 0 || !strings.Contains(r.stdout, "pod/web-0") || !strings.Contains(r.stdout, "pod/web-1") {
+		t.Fatalf("exit %d, completions:\n%s", r.code, r.stdout)
+	}
+	r = kubectl(t, kubeconfig, "__complete", "winnet", "diagnose", "no")
+	if !strings.Contains(r.stdout, "node/") {
+		t.Fatalf("type completions:\n%s", r.stdout)
+	}
 }

@@ -75,7 +75,8 @@ Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above
   kubectl winnet diagnose svc/web -n shop -o yaml
   kubectl winnet diagnose node/akswin000001 --keep
   kubectl winnet diagnose deploy/web -n shop --fail-on warning`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeTarget(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.complete(args); err != nil {
 				return err

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,18 @@ func TestJSONAndYAMLCarrySchema(t *testing.T) {
 func TestUnknownFormat(t *testing.T) {
 	if err := ValidateFormat("xml"); err == nil || !strings.Contains(err.Error(), "table, wide, json, yaml") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	r := sample()
+	for _, format := range []string{"table", "json", "yaml"} {
+		b.Run(format, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := Render(io.Discard, r, format); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
