@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kubectl-winnet/winnet/pkg/usererr"
 )
 
 // Sentinels for every state a user can fix. Errors returned by this package wrap one of them
@@ -40,24 +42,8 @@ var (
 	ErrTimeout = errors.New("timed out waiting for the debug pod")
 )
 
-// podError carries a full sentence, the sentinel it belongs to, and the underlying cause.
-type podError struct {
-	kind  error
-	msg   string
-	cause error
-}
-
-func (e *podError) Error() string { return e.msg }
-
-func (e *podError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{e.kind}
-	}
-	return []error{e.kind, e.cause}
-}
-
 func newError(kind, cause error, format string, args ...any) error {
-	return &podError{kind: kind, msg: fmt.Sprintf(format, args...), cause: cause}
+	return usererr.New(kind, cause, format, args...)
 }
 
 // statusMessage is what the API server said, without client-side decoration.

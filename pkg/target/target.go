@@ -8,11 +8,12 @@ package target
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubectl-winnet/winnet/pkg/usererr"
 )
 
 // Kind says what the diagnosis is about: one pod (and its node) or a whole node.
@@ -73,25 +74,8 @@ var (
 	ErrNodeGone = errors.New("pod's node no longer exists")
 )
 
-// targetError carries a complete user-facing sentence while still matching its sentinel and,
-// when there is one, the API error that caused it (so apierrors.IsForbidden keeps working).
-type targetError struct {
-	sentinel error
-	msg      string
-	cause    error
-}
-
-func (e *targetError) Error() string { return e.msg }
-
-func (e *targetError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{e.sentinel}
-	}
-	return []error{e.sentinel, e.cause}
-}
-
 func newErr(sentinel error, cause error, format string, args ...any) error {
-	return &targetError{sentinel: sentinel, msg: fmt.Sprintf(format, args...), cause: cause}
+	return usererr.New(sentinel, cause, format, args...)
 }
 
 // kindInfo describes one accepted target type.
