@@ -8,7 +8,7 @@ OUT := bin
 E2E_OUT := _output/e2e
 export VERSION
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e demo bench cluster clean
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench cluster clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,7 +43,10 @@ cluster: ## build (once, cached) the real kube-apiserver and etcd for e2e
 e2e: cluster e2e-plugin ## end-to-end tests against a real kube-apiserver and a simulated Windows node
 	WINNET_E2E_PLUGIN=$(CURDIR)/$(E2E_OUT)/kubectl-winnet go test -tags e2e -count=1 -timeout 20m ./hack/e2e/...
 
-test: vet collector unit e2e ## everything CI runs: vet, unit, e2e
+wine-smoke: ## run the windows/amd64 collector under Wine (installs wine64 and mingw-w64 as root once)
+	hack/wine-smoke.sh
+
+test: vet collector unit e2e wine-smoke ## everything CI runs: vet, unit, e2e, the Wine smoke test
 	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.gz); echo "embedded collector: $$size bytes gzipped (limit 1572864)"; \
 	  test $$size -le 1572864 || { echo "the gzipped collector exceeds 1.5 MB"; exit 1; }
 
