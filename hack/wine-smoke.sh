@@ -16,7 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${WINNET_CACHE:-$HOME/.cache/winnet-e2e}/wine
 prefix=$cache/prefix
 out=$root/_output/wine
-wine=/usr/lib/wine/wine64
+wine=${WINNET_WINE:-/usr/lib/wine/wine64}
 mingw=x86_64-w64-mingw32-gcc
 packages=(wine64 gcc-mingw-w64-x86-64-win32)
 

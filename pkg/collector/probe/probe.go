@@ -29,7 +29,7 @@ import (
 // Defaults for Source.
 const (
 	DefaultTimeout = 3 * time.Second
-	DefaultUDPWait = 500 * time.Millisecond
+	DefaultUDPWait = time.Second
 	// SourceName names the source in the stream.
 	SourceName = "probes.host"
 )

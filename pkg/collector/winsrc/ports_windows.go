@@ -87,8 +87,8 @@ func (portRangesSource) Collect(ctx context.Context, out collector.Emitter) erro
 	return out.Artifact(wire.KindPortRanges, pr)
 }
 
-// systemTool finds an inbox tool in System32 (never through PATH, which the node's owner
-// controls), or says it is missing.
+// systemTool finds an inbox tool in System32, never through PATH (which the pod's
+// environment sets), or says it is missing.
 func systemTool(exe string) (string, error) {
 	dir, err := windows.GetSystemDirectory()
 	if err != nil {
