@@ -11,7 +11,7 @@ export VERSION
 
 KREW_VERSION := v0.4.3
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e demo bench cluster dist krew-validate clean
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench cluster dist krew-validate clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -53,7 +53,10 @@ dist: ## release archives for every krew platform and the krew manifest, in _out
 krew-validate: dist ## check the generated krew manifest with krew's own validator
 	go run sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION) -manifest _output/dist/winnet.yaml -skip-install -logtostderr=false -stderrthreshold=ERROR
 
-test: vet collector unit e2e krew-validate ## everything CI runs: vet, unit, e2e, krew manifest
+wine-smoke: ## run the windows/amd64 collector under Wine (installs wine64 and mingw-w64 as root once)
+	hack/wine-smoke.sh
+
+test: vet collector unit e2e wine-smoke krew-validate ## everything CI runs: vet, unit, e2e, the Wine smoke test, the krew manifest
 	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.gz); echo "embedded collector: $$size bytes gzipped (limit 1572864)"; \
 	  test $$size -le 1572864 || { echo "the gzipped collector exceeds 1.5 MB"; exit 1; }
 

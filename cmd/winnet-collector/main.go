@@ -20,10 +20,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/kubectl-winnet/winnet/pkg/collector"
+	"github.com/kubectl-winnet/winnet/pkg/collector/probe"
 	"github.com/kubectl-winnet/winnet/pkg/collector/replay"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
@@ -36,9 +38,11 @@ const replayEnv = "WINNET_COLLECTOR_REPLAY"
 
 const usage = `usage:
   winnet-collector collect [--since 1h] [--pod-ip IP] [--source-timeout 30s] [--replay DIR]
+                           [--probe tcp:IP:PORT|udp:IP:PORT ...]
   winnet-collector version
 
 collect writes the node's networking facts to stdout as NDJSON records and logs to stderr.
+Each --probe tests reachability from this host (IP literals only).
 With --replay DIR, or ` + replayEnv + `=DIR, it replays a scenario folder of raw dumps instead
 of reading the node (see hack/scenarios/README.md).
 `
@@ -87,6 +91,8 @@ func collect(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	podIP := fs.String("pod-ip", "", "IP of the pod being diagnosed")
 	timeout := fs.Duration("source-timeout", collector.DefaultSourceTimeout, "deadline of each source")
 	replayDir := fs.String("replay", "", "replay this scenario folder instead of reading the node (default $"+replayEnv+")")
+	var probes probeList
+	fs.Var(&probes, "probe", "probe `tcp:IP:PORT` or udp:IP:PORT from this host; repeatable")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -107,6 +113,9 @@ func collect(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fmt.Fprintf(stderr, "winnet-collector: %v\n", err)
 		return exitFail
 	}
+	if len(probes) > 0 {
+		sources = append(sources, &probe.Source{Targets: probes})
+	}
 	if *podIP != "" && backend == collector.BackendWindows {
 		fmt.Fprintf(stderr, "winnet-collector: --pod-ip %s noted; probes from the pod's network compartment are not in this build\n", *podIP)
 	}
@@ -122,6 +131,29 @@ func collect(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	fmt.Fprintf(stderr, "winnet-collector: done: %d artifacts, %d errors in %dms (%s backend)\n", done.Artifacts, done.Errors, done.DurationMS, backend)
 	return exitOK
+}
+
+// probeList collects repeated --probe flags, each parsed as it is given.
+type probeList []probe.Target
+
+func (p *probeList) String() string {
+	if p == nil {
+		return ""
+	}
+	s := make([]string, len(*p))
+	for i, t := range *p {
+		s[i] = t.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *probeList) Set(v string) error {
+	t, err := probe.ParseTarget(v)
+	if err != nil {
+		return err
+	}
+	*p = append(*p, t)
+	return nil
 }
 
 func validate(fs *flag.FlagSet, since, timeout time.Duration, podIP string) error {

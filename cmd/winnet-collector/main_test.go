@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,6 +65,7 @@ func TestUsage(t *testing.T) {
 		{name: "negative since", args: []string{"collect", "--since=-1h", "--replay", good}, wantCode: 2, wantErr: "negative"},
 		{name: "zero timeout", args: []string{"collect", "--source-timeout", "0s", "--replay", good}, wantCode: 2, wantErr: "must be positive"},
 		{name: "bad pod IP", args: []string{"collect", "--pod-ip", "10.244.1", "--replay", good}, wantCode: 2, wantErr: "not an IP address"},
+		{name: "probe by name", args: []string{"collect", "--probe", "tcp:kube-dns:53", "--replay", good}, wantCode: 2, wantErr: "probes dial IP literals only"},
 		{name: "stray argument", args: []string{"collect", "now"}, wantCode: 2, wantErr: `found "now"`},
 		{name: "missing replay folder", args: []string{"collect", "--replay", filepath.Join(good, "nope")}, wantCode: 1, wantErr: "replay scenario folder"},
 		{name: "no backend off Windows", args: []string{"collect"}, wantCode: 1, wantErr: "set WINNET_COLLECTOR_REPLAY or pass --replay", skipOnWin: true},
@@ -150,5 +152,33 @@ func TestCollectStreamFailure(t *testing.T) {
 	code := run(context.Background(), []string{"collect", "--replay", dir}, brokenPipe{}, &errb, env(nil))
 	if code != 1 || !strings.Contains(errb.String(), "broken pipe") {
 		t.Errorf("exit %d, stderr %q; want 1 naming the write error", code, errb.String())
+	}
+}
+
+func TestCollectProbe(t *testing.T) {
+	dir := scenario(t, map[string]string{"os.json": `{"build":"20348"}`})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now: the probe must fail, and say so
+	var out, errb bytes.Buffer
+	args := []string{"collect", "--replay", dir, "--probe", "tcp:" + addr}
+	if code := run(context.Background(), args, &out, &errb, env(nil)); code != 0 {
+		t.Fatalf("exit %d; stderr: %s", code, errb.String())
+	}
+	var probes []wire.ProbeData
+	for _, r := range records(t, out.Bytes()) {
+		if r.Type == wire.TypeProbe {
+			var p wire.ProbeData
+			if err := json.Unmarshal(r.Data, &p); err != nil || r.Source != "probes.host" {
+				t.Fatalf("probe record %+v: %v", r, err)
+			}
+			probes = append(probes, p)
+		}
+	}
+	if len(probes) != 1 || probes[0].Target != addr || probes[0].Verdict != "fail" || probes[0].Method != "host-tcp" {
+		t.Errorf("probes = %+v, want one failed host-tcp probe of %s", probes, addr)
 	}
 }

@@ -14,6 +14,14 @@
 //	services.json           -> services           JSON array of wire.ServiceState
 //	processes.json          -> processes          JSON array of wire.ProcessInfo
 //	os.json                 -> os.info            wire.OSInfo
+//	host-adapters.json      -> host.adapters      JSON array of wire.Adapter
+//	host-routes.json        -> host.routes        JSON array of wire.Route
+//	host-neighbors.json     -> host.neighbors     JSON array of wire.Neighbor
+//	dns-client.json         -> dns.client         wire.DNSClient
+//	tcp-connections.json    -> tcp.connections    wire.TCPConnections
+//	ports-ranges.json       -> ports.ranges       wire.PortRanges
+//	firewall.json           -> firewall           wire.Firewall
+//	os-hotfixes.json        -> os.hotfixes        JSON array of wire.Hotfix
 //	probes.json             -> probe records      JSON array of wire.ProbeData, one probe record each
 //	files/<drive>/<path>    -> file               one wire.FileData per file; files/C/k/kube-proxy.log is C:\k\kube-proxy.log
 //
@@ -89,6 +97,14 @@ var artifactFiles = []artifactFile{
 	{file: "services.json", kind: wire.KindServices, shape: arrayOfObjects, typed: decodesAs[[]wire.ServiceState]},
 	{file: "processes.json", kind: wire.KindProcesses, shape: arrayOfObjects, typed: decodesAs[[]wire.ProcessInfo]},
 	{file: "os.json", kind: wire.KindOSInfo, shape: object, typed: decodesAs[wire.OSInfo]},
+	{file: "host-adapters.json", kind: wire.KindHostAdapters, shape: arrayOfObjects, typed: decodesAs[[]wire.Adapter]},
+	{file: "host-routes.json", kind: wire.KindHostRoutes, shape: arrayOfObjects, typed: decodesAs[[]wire.Route]},
+	{file: "host-neighbors.json", kind: wire.KindHostNeighbors, shape: arrayOfObjects, typed: decodesAs[[]wire.Neighbor]},
+	{file: "dns-client.json", kind: wire.KindDNSClient, shape: object, typed: decodesAs[wire.DNSClient]},
+	{file: "tcp-connections.json", kind: wire.KindTCPConnections, shape: object, typed: decodesAs[wire.TCPConnections]},
+	{file: "ports-ranges.json", kind: wire.KindPortRanges, shape: object, typed: decodesAs[wire.PortRanges]},
+	{file: "firewall.json", kind: wire.KindFirewall, shape: object, typed: decodesAs[wire.Firewall]},
+	{file: "os-hotfixes.json", kind: wire.KindHotfixes, shape: arrayOfObjects, typed: decodesAs[[]wire.Hotfix]},
 }
 
 // metadataFiles describe a scenario for people and the test harness; they are not node data.

@@ -35,7 +35,10 @@ func TestScenarios(t *testing.T) {
 	wantKinds := []string{
 		wire.KindEvents, wire.KindFile, wire.KindHCNEndpoints, wire.KindHCNLoadBalancers, wire.KindHCNNamespaces,
 		wire.KindHCNNetworks, wire.KindHNSVersion, wire.KindOSInfo, wire.KindProcesses, wire.KindServices,
+		wire.KindDNSClient, wire.KindFirewall, wire.KindHostAdapters, wire.KindHostNeighbors, wire.KindHostRoutes,
+		wire.KindHotfixes, wire.KindPortRanges, wire.KindTCPConnections,
 	}
+	sort.Strings(wantKinds)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(scenariosDir, name)

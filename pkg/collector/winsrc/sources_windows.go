@@ -11,5 +11,6 @@ func Sources() []collector.Source {
 	for _, f := range hcnFamilies {
 		sources = append(sources, hcnSource{family: f})
 	}
+	sources = append(sources, netStateSources()...)
 	return append(sources, hnsVersionSource{}, servicesSource{}, osInfoSource{})
 }

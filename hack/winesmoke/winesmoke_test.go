@@ -1,0 +1,254 @@
+//go:build winesmoke
+
+package winesmoke
+
+// Run by hack/wine-smoke.sh, which installs Wine, prepares the prefix and builds the exe:
+//
+//	WINNET_WINE=/usr/lib/wine/wine64 WINNET_WINE_EXE=_output/wine/winnet-collector.exe \
+//	  WINEPREFIX=... go test -tags winesmoke ./hack/winesmoke/
+//
+// WINNET_MINGW (the mingw-w64 C compiler) enables the struct layout check.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-winnet/winnet/pkg/collector/hostparse"
+	"github.com/kubectl-winnet/winnet/pkg/wire"
+)
+
+// runTimeout bounds one Wine run; a warm run takes about a second.
+const runTimeout = 3 * time.Minute
+
+func env(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set; run hack/wine-smoke.sh (make wine-smoke), which sets it", name)
+	}
+	return v
+}
+
+// wine runs a Windows program under Wine and returns its stdout and stderr.
+func wine(t *testing.T, args ...string) (stdout, stderr []byte, took time.Duration, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, env(t, "WINNET_WINE"), args...)
+	cmd.Env = append(os.Environ(), "WINEDLLOVERRIDES=mscoree,mshtml=")
+	if os.Getenv("WINEDEBUG") == "" {
+		cmd.Env = append(cmd.Env, "WINEDEBUG=fixme-all")
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("still running after %s: %w", runTimeout, ctx.Err())
+	}
+	return out.Bytes(), errb.Bytes(), time.Since(start), err
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("opening the collector exe: %v", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func TestVersionUnderWine(t *testing.T) {
+	exe := env(t, "WINNET_WINE_EXE")
+	out, errb, took, err := wine(t, exe, "version")
+	t.Logf("winnet-collector version under Wine: %s", took.Round(time.Millisecond))
+	if err != nil || !strings.Contains(string(out), "(wire schema "+wire.SchemaVersion+", windows/amd64)") {
+		t.Fatalf("the exe did not start under Wine: %v\nstdout: %s\nstderr: %s", err, out, errb)
+	}
+}
+
+func TestCollectUnderWine(t *testing.T) {
+	exe := env(t, "WINNET_WINE_EXE")
+	sum := fileSHA256(t, exe)
+
+	// A loopback listener for the probe that must succeed, and a port nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := gone.Addr().String()
+	gone.Close()
+	// A UDP echo server: the probe must see the reply. A UDP probe of a closed port is not
+	// checked: Wine does not turn the ICMP port unreachable into WSAECONNRESET as Windows does,
+	// so it reports "sent" where Windows reports a failure.
+	echo, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := echo.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = echo.WriteTo(buf[:n], from)
+		}
+	}()
+	open := "tcp:" + ln.Addr().String()
+	refused := "tcp:" + closed
+	udp := "udp:" + echo.LocalAddr().String()
+
+	stdout, stderr, took, err := wine(t, exe, "collect", "--since", "1h", "--probe", open, "--probe", refused, "--probe", udp)
+	t.Logf("winnet-collector collect under Wine: %s, %d bytes of NDJSON", took.Round(time.Millisecond), len(stdout))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("collector stderr:\n%s", stderr)
+		}
+	})
+	var exit *exec.ExitError
+	if errors.As(err, &exit) || err != nil {
+		t.Fatalf("the collector under Wine failed: %v (it exits 0 whenever it could write its stream)", err)
+	}
+
+	rep, err := Parse(stdout)
+	if err != nil {
+		t.Fatalf("%v\nstdout:\n%s", err, stdout)
+	}
+	t.Logf("what each source did under Wine:\n%s", rep.Summary())
+	problems, untabled := rep.Check(sum, Expectations, []ProbeWant{
+		{Target: open, Verdict: "ok"},
+		{Target: refused, Verdict: "fail"},
+		{Target: udp, Verdict: "ok", Result: "replied"},
+	})
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if len(untabled) > 0 {
+		t.Logf("sources not in the Expectations table (add them to hack/winesmoke/check.go): %v", untabled)
+	}
+}
+
+// layoutProgram prints, compiled against mingw-w64's headers, the sizes and offsets that
+// package hostparse decodes the IP Helper tables with.
+const layoutProgram = `#include <winsock2.h>
+#include <ws2ipdef.h>
+#include <iphlpapi.h>
+#include <netioapi.h>
+#include <stdio.h>
+#include <stddef.h>
+#define P(name, v) printf("%s %d\n", name, (int)(v))
+int main(void) {
+  P("SockaddrInetSize", sizeof(SOCKADDR_INET));
+  P("IPForwardTable2Rows", offsetof(MIB_IPFORWARD_TABLE2, Table));
+  P("IPForwardRow2Size", sizeof(MIB_IPFORWARD_ROW2));
+  P("IPForwardRow2IfIndex", offsetof(MIB_IPFORWARD_ROW2, InterfaceIndex));
+  P("IPForwardRow2Prefix", offsetof(MIB_IPFORWARD_ROW2, DestinationPrefix.Prefix));
+  P("IPForwardRow2PrefixLen", offsetof(MIB_IPFORWARD_ROW2, DestinationPrefix.PrefixLength));
+  P("IPForwardRow2NextHop", offsetof(MIB_IPFORWARD_ROW2, NextHop));
+  P("IPForwardRow2Metric", offsetof(MIB_IPFORWARD_ROW2, Metric));
+  P("IPNetTable2Rows", offsetof(MIB_IPNET_TABLE2, Table));
+  P("IPNetRow2Size", sizeof(MIB_IPNET_ROW2));
+  P("IPNetRow2Address", offsetof(MIB_IPNET_ROW2, Address));
+  P("IPNetRow2IfIndex", offsetof(MIB_IPNET_ROW2, InterfaceIndex));
+  P("IPNetRow2PhysAddr", offsetof(MIB_IPNET_ROW2, PhysicalAddress));
+  P("IPNetRow2PhysAddrLen", offsetof(MIB_IPNET_ROW2, PhysicalAddressLength));
+  P("IPNetRow2State", offsetof(MIB_IPNET_ROW2, State));
+  P("TCPTableRows", offsetof(MIB_TCPTABLE_OWNER_PID, table));
+  P("TCP6TableRows", offsetof(MIB_TCP6TABLE_OWNER_PID, table));
+  P("TCPRowOwnerPID", sizeof(MIB_TCPROW_OWNER_PID));
+  P("TCPRowState", offsetof(MIB_TCPROW_OWNER_PID, dwState));
+  P("TCP6RowOwnerPID", sizeof(MIB_TCP6ROW_OWNER_PID));
+  P("TCP6RowStateField", offsetof(MIB_TCP6ROW_OWNER_PID, dwState));
+  return 0;
+}
+`
+
+func TestLayoutsAgainstMingwHeaders(t *testing.T) {
+	cc := os.Getenv("WINNET_MINGW")
+	if cc == "" {
+		t.Skip("WINNET_MINGW is not set: no mingw-w64 compiler to check the table layouts with")
+	}
+	want := map[string]int{
+		"SockaddrInetSize":       hostparse.SockaddrInetSize,
+		"IPForwardTable2Rows":    hostparse.IPForwardTable2Rows,
+		"IPForwardRow2Size":      hostparse.IPForwardRow2Size,
+		"IPForwardRow2IfIndex":   hostparse.IPForwardRow2IfIndex,
+		"IPForwardRow2Prefix":    hostparse.IPForwardRow2Prefix,
+		"IPForwardRow2PrefixLen": hostparse.IPForwardRow2PrefixLen,
+		"IPForwardRow2NextHop":   hostparse.IPForwardRow2NextHop,
+		"IPForwardRow2Metric":    hostparse.IPForwardRow2Metric,
+		"IPNetTable2Rows":        hostparse.IPNetTable2Rows,
+		"IPNetRow2Size":          hostparse.IPNetRow2Size,
+		"IPNetRow2Address":       hostparse.IPNetRow2Address,
+		"IPNetRow2IfIndex":       hostparse.IPNetRow2IfIndex,
+		"IPNetRow2PhysAddr":      hostparse.IPNetRow2PhysAddr,
+		"IPNetRow2PhysAddrLen":   hostparse.IPNetRow2PhysAddrLen,
+		"IPNetRow2State":         hostparse.IPNetRow2State,
+		"TCPTableRows":           hostparse.TCPTableRows,
+		"TCP6TableRows":          hostparse.TCPTableRows,
+		"TCPRowOwnerPID":         hostparse.TCPRowOwnerPID,
+		"TCPRowState":            0,
+		"TCP6RowOwnerPID":        hostparse.TCP6RowOwnerPID,
+		"TCP6RowStateField":      hostparse.TCP6RowStateField,
+	}
+	dir := t.TempDir()
+	src, exe := filepath.Join(dir, "layout.c"), filepath.Join(dir, "layout.exe")
+	if err := os.WriteFile(src, []byte(layoutProgram), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cc, "-o", exe, src, "-liphlpapi").CombinedOutput(); err != nil {
+		t.Fatalf("compiling the layout program with %s: %v\n%s", cc, err, out)
+	}
+	stdout, stderr, _, err := wine(t, exe)
+	if err != nil {
+		t.Fatalf("running the layout program under Wine: %v\n%s", err, stderr)
+	}
+	got := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(stdout)), "\n") {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil {
+			t.Fatalf("the layout program printed %q", line)
+		}
+		got[name] = n
+	}
+	for name, w := range want {
+		if g, ok := got[name]; !ok || g != w {
+			t.Errorf("%s: mingw-w64's headers say %d, package hostparse uses %d", name, g, w)
+		}
+	}
+}
