@@ -14,9 +14,12 @@ const MaxToolOutputBytes = 2 << 20
 
 // ToolRecord turns what an inbox tool printed into its record, as the node and a replay both
 // send it: decoded to UTF-8, capped at MaxToolOutputBytes with a note saying so, and redacted.
-func ToolRecord(tool string, args []string, exitCode int, timedOut bool, output []byte) wire.ToolOutput {
-	total := len(output)
-	if total > MaxToolOutputBytes {
+// total is how many bytes the tool printed (output may already be cut).
+func ToolRecord(tool string, args []string, exitCode int, timedOut bool, output []byte, total int64) wire.ToolOutput {
+	if total < int64(len(output)) {
+		total = int64(len(output))
+	}
+	if len(output) > MaxToolOutputBytes {
 		output = output[:MaxToolOutputBytes]
 	}
 	text := string(collector.DecodeText(output))

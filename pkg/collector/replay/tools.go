@@ -72,7 +72,7 @@ func (s *toolSource) Collect(_ context.Context, out collector.Emitter) error {
 			continue
 		}
 		args, output := consoleArgs(s.tool, string(collector.DecodeText(b)))
-		if err := out.Artifact(wire.KindToolOutput, nodefiles.ToolRecord(s.tool, args, 0, false, []byte(output))); err != nil {
+		if err := out.Artifact(wire.KindToolOutput, nodefiles.ToolRecord(s.tool, args, 0, false, []byte(output), int64(len(output)))); err != nil {
 			return err
 		}
 	}
