@@ -1,11 +1,8 @@
 package winsrc
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -96,94 +93,6 @@ type parsedEvent struct {
 }
 
 type eventDatum struct{ Name, Value string }
-
-// xmlEvent is the part of the event schema (http://schemas.microsoft.com/win/2004/08/events/event)
-// the collector reads; names match without the namespace.
-type xmlEvent struct {
-	System struct {
-		Provider struct {
-			Name string `xml:"Name,attr"`
-		} `xml:"Provider"`
-		EventID     string `xml:"EventID"`
-		Level       string `xml:"Level"`
-		TimeCreated struct {
-			SystemTime string `xml:"SystemTime,attr"`
-		} `xml:"TimeCreated"`
-		Channel string `xml:"Channel"`
-	} `xml:"System"`
-	EventData struct {
-		Data []struct {
-			Name  string `xml:"Name,attr"`
-			Value string `xml:",chardata"`
-		} `xml:"Data"`
-		Binary string `xml:"Binary"`
-	} `xml:"EventData"`
-	UserData struct {
-		Inner []byte `xml:",innerxml"`
-	} `xml:"UserData"`
-}
-
-// parseEventXML reads the System fields and the event's data from EvtRender's XML.
-func parseEventXML(s string) (parsedEvent, error) {
-	var x xmlEvent
-	if err := xml.Unmarshal([]byte(s), &x); err != nil {
-		return parsedEvent{}, fmt.Errorf("the event's XML does not parse (%q): %w", shorten(s, 80), err)
-	}
-	e := parsedEvent{
-		Provider: x.System.Provider.Name,
-		Channel:  strings.TrimSpace(x.System.Channel),
-		Binary:   strings.TrimSpace(x.EventData.Binary),
-	}
-	var err error
-	if e.ID, err = strconv.Atoi(strings.TrimSpace(x.System.EventID)); err != nil {
-		return parsedEvent{}, fmt.Errorf("the event's XML has no numeric EventID (%q)", x.System.EventID)
-	}
-	if lv := strings.TrimSpace(x.System.Level); lv != "" {
-		if e.Level, err = strconv.Atoi(lv); err != nil {
-			return parsedEvent{}, fmt.Errorf("the event's XML has a Level that is not a number (%q)", lv)
-		}
-	}
-	if e.Time, err = time.Parse(time.RFC3339Nano, x.System.TimeCreated.SystemTime); err != nil {
-		return parsedEvent{}, fmt.Errorf("the event's XML has no valid TimeCreated SystemTime (%q)", x.System.TimeCreated.SystemTime)
-	}
-	e.Time = e.Time.UTC()
-	for _, d := range x.EventData.Data {
-		e.Data = append(e.Data, eventDatum{Name: d.Name, Value: strings.TrimSpace(d.Value)})
-	}
-	if len(x.UserData.Inner) > 0 {
-		e.Data = append(e.Data, xmlLeaves(x.UserData.Inner)...)
-	}
-	return e, nil
-}
-
-// xmlLeaves lists the elements holding text, by element name: UserData has no fixed schema.
-func xmlLeaves(inner []byte) []eventDatum {
-	dec := xml.NewDecoder(bytes.NewReader(inner))
-	var out []eventDatum
-	var stack []string
-	var text strings.Builder
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF || err != nil {
-			return out
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			stack = append(stack, t.Name.Local)
-			text.Reset()
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
-			if v := strings.TrimSpace(text.String()); v != "" && len(stack) > 0 {
-				out = append(out, eventDatum{Name: stack[len(stack)-1], Value: v})
-			}
-			text.Reset()
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
-			}
-		}
-	}
-}
 
 // levelName names a level as Event Viewer does (0, LogAlways, shows as Information).
 func levelName(level int) string {
