@@ -34,7 +34,7 @@ func TestScenarios(t *testing.T) {
 	}
 	wantKinds := []string{
 		wire.KindEvents, wire.KindFile, wire.KindHCNEndpoints, wire.KindHCNLoadBalancers, wire.KindHCNNamespaces,
-		wire.KindHCNNetworks, wire.KindHNSVersion, wire.KindOSInfo, wire.KindProcesses, wire.KindServices,
+		wire.KindHCNNetworks, wire.KindHNSEndpointsV1, wire.KindHNSVersion, wire.KindOSInfo, wire.KindProcesses, wire.KindServices,
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
