@@ -17,6 +17,8 @@ import (
 const (
 	maxEventsPerChannel = 500
 	maxMessageBytes     = 4 << 10
+	// maxEventsExamined bounds the events rendered per channel, kept or not.
+	maxEventsExamined = 5000
 )
 
 // eventChannel is one event-log channel the collector reads and which of its events it keeps.
@@ -155,8 +157,8 @@ var watchedServiceNames = []string{
 
 // isWatchedServiceEvent keeps SCM events about the services node networking depends on. The
 // service is named in the event's data (param1 is the display name; 7036's binary holds the
-// service name in UTF-16), or failing that in the message ("The Host Network Service service
-// terminated unexpectedly").
+// service name in UTF-16); an event without data is judged by its message ("The Host Network
+// Service service terminated unexpectedly").
 func isWatchedServiceEvent(e *parsedEvent) bool {
 	candidates := make([]string, 0, len(e.Data)+1)
 	for _, d := range e.Data {
@@ -171,6 +173,9 @@ func isWatchedServiceEvent(e *parsedEvent) bool {
 				return true
 			}
 		}
+	}
+	if len(candidates) > 0 {
+		return false
 	}
 	msg := strings.ToLower(e.Message)
 	for _, w := range watchedServiceNames {

@@ -111,7 +111,14 @@ func readChannel(ctx context.Context, ch eventChannel, since time.Duration) (eve
 	defer r.close()
 	var res eventResult
 	handles := make([]uintptr, evtNextBatch)
+	examined := 0
 	for len(res.events) < maxEventsPerChannel {
+		if examined >= maxEventsExamined {
+			// A channel filtered in Go (System) can match many events the filter then drops;
+			// stop with what was found rather than run into the source's deadline with nothing.
+			res.errs = append(res.errs, fmt.Errorf("event channel %s: stopped after examining the newest %d matching events; older events in the window are not reported (narrow --since to see them all)", ch.name, maxEventsExamined))
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
@@ -126,6 +133,7 @@ func readChannel(ctx context.Context, ch eventChannel, since time.Duration) (eve
 			}
 			return res, fmt.Errorf("reading event channel %s: %w", ch.name, callErr)
 		}
+		examined += int(returned)
 		for _, eh := range handles[:returned] {
 			if len(res.events) < maxEventsPerChannel {
 				r.add(eh, &res)
@@ -161,9 +169,16 @@ func (r *channelReader) add(eh uintptr, res *eventResult) {
 		}
 		return
 	}
-	e.Message = r.format(eh, e.Provider)
+	// Formatting loads the provider's message table: do it only for events that are kept, and
+	// before filtering only when the filter has nothing but the message to go on.
+	if r.ch.keep != nil && len(e.Data) == 0 && e.Binary == "" {
+		e.Message = r.format(eh, e.Provider)
+	}
 	if r.ch.keep != nil && !r.ch.keep(&e) {
 		return
+	}
+	if e.Message == "" {
+		e.Message = r.format(eh, e.Provider)
 	}
 	res.events = append(res.events, toWireEvent(&e, r.ch.name))
 }
