@@ -3,8 +3,12 @@
 package main
 
 import (
+	"time"
+
 	"github.com/kubectl-winnet/winnet/pkg/collector"
 	"github.com/kubectl-winnet/winnet/pkg/collector/winsrc"
 )
 
-func nodeSources() ([]collector.Source, error) { return winsrc.Sources(), nil }
+func nodeSources(since time.Duration, podIP string) ([]collector.Source, error) {
+	return winsrc.Sources(winsrc.Options{Since: since, PodIP: podIP}), nil
+}

@@ -108,7 +108,7 @@ func collect(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if dir == "" {
 		dir = getenv(replayEnv)
 	}
-	sources, backend, err := chooseBackend(dir, stderr)
+	sources, backend, err := chooseBackend(dir, *since, *podIP, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "winnet-collector: %v\n", err)
 		return exitFail
@@ -117,7 +117,7 @@ func collect(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		sources = append(sources, &probe.Source{Targets: probes})
 	}
 	if *podIP != "" && backend == collector.BackendWindows {
-		fmt.Fprintf(stderr, "winnet-collector: --pod-ip %s noted; probes from the pod's network compartment are not in this build\n", *podIP)
+		fmt.Fprintf(stderr, "winnet-collector: --pod-ip %s noted: its VFP port is read; probes from the pod's network compartment are not in this build\n", *podIP)
 	}
 
 	// A first SIGINT/SIGTERM stops the sources; Run still writes done so the stream stays whole.
@@ -175,7 +175,7 @@ func validate(fs *flag.FlagSet, since, timeout time.Duration, podIP string) erro
 }
 
 // chooseBackend picks replay when a scenario folder is given, else this OS's own backend.
-func chooseBackend(replayDir string, log io.Writer) ([]collector.Source, string, error) {
+func chooseBackend(replayDir string, since time.Duration, podIP string, log io.Writer) ([]collector.Source, string, error) {
 	if replayDir != "" {
 		sources, err := replay.Sources(replayDir, log)
 		if err != nil {
@@ -183,7 +183,7 @@ func chooseBackend(replayDir string, log io.Writer) ([]collector.Source, string,
 		}
 		return sources, collector.BackendReplay, nil
 	}
-	sources, err := nodeSources()
+	sources, err := nodeSources(since, podIP)
 	if err != nil {
 		return nil, "", err
 	}

@@ -48,7 +48,14 @@ type (
 		HostComputeNamespace string
 		IpConfigurations     []struct{ IpAddress string }
 		Dns                  struct{ Search, ServerList []string }
+		MacAddress           string
 		Flags                int
+	}
+	// hnsV1Endpoint is the HNS v1 view of an endpoint (HNSCall GET /endpoints/).
+	hnsV1Endpoint struct {
+		ID, VirtualNetwork, IPAddress, MacAddress string
+		IsRemoteEndpoint                          bool
+		State                                     int
 	}
 	hcnNamespace struct {
 		ID        string
@@ -157,6 +164,8 @@ func checkScenario(t *testing.T, dir string) {
 			ref("load balancer "+lb.ID, id, "endpoint")
 		}
 	}
+
+	checkV1Endpoints(t, dir, endpoints)
 
 	epIP := map[string]string{} // endpoint ID -> IP
 	local, remote := map[string]hcnEndpoint{}, map[string]hcnEndpoint{}
@@ -267,6 +276,56 @@ func checkScenario(t *testing.T, dir string) {
 	sort.Strings(want)
 	if !slices.Equal(missing, want) {
 		t.Errorf("service ports without a load balancer = %v, want %v", missing, want)
+	}
+}
+
+// v1States lists, per scenario, local endpoints whose v1 State is on purpose not 3
+// (AttachedSharing, what a healthy local endpoint shows). Add an entry when a scenario models
+// a broken local endpoint.
+var v1States = map[string]map[string]int{}
+
+// checkV1Endpoints checks hns-endpoints-v1.json, when the scenario has it, against the v2
+// endpoints: the same endpoints (IDs, network, IP, MAC), IsRemoteEndpoint agreeing with Flags,
+// and local endpoints attached (State 3) unless v1States says otherwise.
+func checkV1Endpoints(t *testing.T, dir string, v2 []hcnEndpoint) {
+	t.Helper()
+	path := filepath.Join(dir, "hns-endpoints-v1.json")
+	if _, err := os.Stat(path); err != nil {
+		return
+	}
+	var v1 []hnsV1Endpoint
+	readJSON(t, path, &v1)
+	byID := map[string]hcnEndpoint{}
+	for _, ep := range v2 {
+		byID[ep.ID] = ep
+	}
+	seen := map[string]bool{}
+	for _, ep := range v1 {
+		v2ep, ok := byID[ep.ID]
+		if !ok {
+			t.Errorf("v1 endpoint %s is not in hns-endpoints.json", ep.ID)
+			continue
+		}
+		seen[ep.ID] = true
+		if ep.VirtualNetwork != v2ep.HostComputeNetwork || len(v2ep.IpConfigurations) != 1 || ep.IPAddress != v2ep.IpConfigurations[0].IpAddress ||
+			!strings.EqualFold(ep.MacAddress, v2ep.MacAddress) {
+			t.Errorf("v1 endpoint %s (%s, %s, %s) disagrees with its v2 view", ep.ID, ep.VirtualNetwork, ep.IPAddress, ep.MacAddress)
+		}
+		if ep.IsRemoteEndpoint != (v2ep.Flags&1 == 1) {
+			t.Errorf("v1 endpoint %s IsRemoteEndpoint=%v but v2 Flags=%d", ep.ID, ep.IsRemoteEndpoint, v2ep.Flags)
+		}
+		want, special := v1States[dir][ep.ID]
+		if !special {
+			want = 3
+		}
+		if !ep.IsRemoteEndpoint && ep.State != want {
+			t.Errorf("local v1 endpoint %s has State %d, want %d", ep.ID, ep.State, want)
+		}
+	}
+	for _, ep := range v2 {
+		if !seen[ep.ID] {
+			t.Errorf("endpoint %s has no v1 view in hns-endpoints-v1.json", ep.ID)
+		}
 	}
 }
 

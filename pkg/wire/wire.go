@@ -151,6 +151,10 @@ const (
 	RoleLogPrefix = "log:"
 )
 
+// RoleCNIBinaries marks a listing, not a file: Path is a CNI bin folder and Content its file
+// names, one a line (which plugins a CNI config can call).
+const RoleCNIBinaries = "cni-binaries"
+
 // Log components used with RoleLogPrefix.
 const (
 	LogKubeProxy  = "kube-proxy"

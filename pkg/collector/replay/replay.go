@@ -6,6 +6,7 @@
 //
 //	hns-networks.json       -> hcn.networks       JSON array of HostComputeNetwork (HCN v2, as HcnQueryNetworkProperties returns it)
 //	hns-endpoints.json      -> hcn.endpoints      JSON array of HostComputeEndpoint, local and remote
+//	hns-endpoints-v1.json   -> hns.endpoints.v1   JSON array of HNS v1 endpoints (IsRemoteEndpoint, State), as HNSCall GET /endpoints/ returns them
 //	hns-loadbalancers.json  -> hcn.loadbalancers  JSON array of HostComputeLoadBalancer
 //	hns-namespaces.json     -> hcn.namespaces     JSON array of HostComputeNamespace
 //	hns-policylists.json    -> hns.policylists    JSON array of HNS v1 policy lists
@@ -24,11 +25,17 @@
 //	os-hotfixes.json        -> os.hotfixes        JSON array of wire.Hotfix
 //	probes.json             -> probe records      JSON array of wire.ProbeData, one probe record each
 //	files/<drive>/<path>    -> file               one wire.FileData per file; files/C/k/kube-proxy.log is C:\k\kube-proxy.log
+//	tools/<tool>[.<what>].txt -> tool             one wire.ToolOutput per file: what an inbox tool (hnsdiag, vfpctrl) printed
 //
 // JSON files may be written by Windows PowerShell: UTF-8 or UTF-16 with a byte order mark is
 // accepted, a single object where an array is expected is taken as a one-item array (that is
 // what ConvertTo-Json emits for one item), and an empty file or null is an empty array (what
 // it emits for none). Raw JSON is passed on verbatim, unknown fields included.
+//
+// Files and tool output go through the same code as on a node (package nodefiles): the same
+// table of well-known paths and roles, the same size caps, the same redaction; files the table
+// does not name are sent too, with a role guessed from their path. Event messages are redacted
+// as the Windows event source redacts them.
 //
 // README.md and cluster.yaml describe the scenario and are not emitted; any other file is
 // reported on the log and skipped. Events are not filtered by --since: a scenario's times are
@@ -52,11 +59,16 @@ import (
 	"strings"
 
 	"github.com/kubectl-winnet/winnet/pkg/collector"
+	"github.com/kubectl-winnet/winnet/pkg/collector/nodefiles"
+	"github.com/kubectl-winnet/winnet/pkg/collector/redact"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 
 // FilesDir is the scenario sub-folder mirroring the node's file system.
 const FilesDir = "files"
+
+// ToolsDir is the scenario sub-folder of inbox tool output.
+const ToolsDir = "tools"
 
 // ProbesFile holds canned probe results.
 const ProbesFile = "probes.json"
@@ -77,6 +89,8 @@ type artifactFile struct {
 	// typed, when set, decodes the normalised JSON into the wire type it must match, so a
 	// mistyped field is reported here and not as a puzzling decode error in the plugin.
 	typed func([]byte) error
+	// redact, when set, masks secrets in the normalised JSON as the Windows source would.
+	redact func([]byte) ([]byte, error)
 }
 
 func decodesAs[T any](b []byte) error {
@@ -89,11 +103,12 @@ func decodesAs[T any](b []byte) error {
 var artifactFiles = []artifactFile{
 	{file: "hns-networks.json", kind: wire.KindHCNNetworks, shape: arrayOfObjects},
 	{file: "hns-endpoints.json", kind: wire.KindHCNEndpoints, shape: arrayOfObjects},
+	{file: "hns-endpoints-v1.json", kind: wire.KindHNSEndpointsV1, shape: arrayOfObjects},
 	{file: "hns-loadbalancers.json", kind: wire.KindHCNLoadBalancers, shape: arrayOfObjects},
 	{file: "hns-namespaces.json", kind: wire.KindHCNNamespaces, shape: arrayOfObjects},
 	{file: "hns-policylists.json", kind: wire.KindHNSPolicyLists, shape: arrayOfObjects},
 	{file: "hns-version.json", kind: wire.KindHNSVersion, shape: object, typed: decodesAs[struct{ Major, Minor int }]},
-	{file: "events.json", kind: wire.KindEvents, shape: arrayOfObjects, typed: decodesAs[[]wire.Event]},
+	{file: "events.json", kind: wire.KindEvents, shape: arrayOfObjects, typed: decodesAs[[]wire.Event], redact: redactEventMessages},
 	{file: "services.json", kind: wire.KindServices, shape: arrayOfObjects, typed: decodesAs[[]wire.ServiceState]},
 	{file: "processes.json", kind: wire.KindProcesses, shape: arrayOfObjects, typed: decodesAs[[]wire.ProcessInfo]},
 	{file: "os.json", kind: wire.KindOSInfo, shape: object, typed: decodesAs[wire.OSInfo]},
@@ -138,6 +153,13 @@ func Sources(dir string, log io.Writer) ([]collector.Source, error) {
 	if e, ok := present[FilesDir]; ok && e.IsDir() {
 		sources = append(sources, &filesSource{root: filepath.Join(dir, FilesDir)})
 	}
+	if e, ok := present[ToolsDir]; ok && e.IsDir() {
+		tools, err := toolSources(filepath.Join(dir, ToolsDir), log)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, tools...)
+	}
 
 	if e, ok := present[DelayFile]; ok && !e.IsDir() {
 		src, err := delayFromFile(filepath.Join(dir, DelayFile))
@@ -147,7 +169,7 @@ func Sources(dir string, log io.Writer) ([]collector.Source, error) {
 		sources = append(sources, src)
 	}
 
-	known := map[string]bool{ProbesFile: true, FilesDir: true, DelayFile: true}
+	known := map[string]bool{ProbesFile: true, FilesDir: true, ToolsDir: true, DelayFile: true}
 	for _, af := range artifactFiles {
 		known[af.file] = true
 	}
@@ -187,6 +209,11 @@ func (s *jsonSource) Collect(_ context.Context, out collector.Emitter) error {
 	if s.spec.typed != nil {
 		if err := s.spec.typed(raw); err != nil {
 			return fmt.Errorf("scenario file %s does not match the %s format: %w; fix or remove the file", s.spec.file, s.spec.kind, err)
+		}
+	}
+	if s.spec.redact != nil {
+		if raw, err = s.spec.redact(raw); err != nil {
+			return fmt.Errorf("scenario file %s: %w; fix or remove the file", s.spec.file, err)
 		}
 	}
 	return out.RawArtifact(s.spec.kind, raw)
@@ -286,14 +313,26 @@ func (s *probesSource) Collect(_ context.Context, out collector.Emitter) error {
 	return nil
 }
 
-// filesSource replays files/<drive>/... as file records, one per file.
+// filesSource replays files/<drive>/... as file records, one per file: first what the node's
+// file walk (nodefiles.Collect) finds there, then every other file, so a scenario can hold
+// files at paths the walk does not know.
 type filesSource struct{ root string }
 
 func (s *filesSource) Name() string { return "files" }
 
 func (s *filesSource) Collect(ctx context.Context, out collector.Emitter) error {
+	send := func(fd wire.FileData) error { return out.Artifact(wire.KindFile, fd) }
+	seen, err := nodefiles.Collect(ctx, nodefiles.FolderRoot(s.root), nodefiles.Sink{
+		File:  send,
+		Error: func(err error) { _ = out.Error(err) },
+		Logf:  out.Logf,
+	})
+	if err != nil {
+		return err
+	}
+
 	var paths []string
-	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			// An unreadable folder loses its files, not the others.
 			_ = out.Error(fmt.Errorf("reading scenario folder %s: %w", p, err))
@@ -326,13 +365,16 @@ func (s *filesSource) Collect(ctx context.Context, out collector.Emitter) error 
 			_ = out.Error(fmt.Errorf("scenario file %s: %w", filepath.ToSlash(filepath.Join(FilesDir, rel)), err))
 			continue
 		}
-		text, size, truncated, err := collector.ReadText(p, collector.MaxFileBytes)
+		if seen.Covers(winPath) {
+			continue
+		}
+		role := nodefiles.RoleFor(winPath)
+		fd, err := nodefiles.Read(p, winPath, role, nodefiles.ClassFor(winPath, role))
 		if err != nil {
 			_ = out.Error(fmt.Errorf("reading scenario file for %s: %w", winPath, err))
 			continue
 		}
-		fd := wire.FileData{Path: winPath, Role: fileRole(winPath), Size: size, Truncated: truncated, Content: text}
-		if err := out.Artifact(wire.KindFile, fd); err != nil {
+		if err := send(fd); err != nil {
 			if errors.Is(err, collector.ErrEmitterClosed) {
 				return err
 			}
@@ -358,27 +400,36 @@ func WindowsPath(rel string) (string, error) {
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// fileRole labels a replayed file by the conventional place it lives on a node, as the Windows
-// backend labels the files it chooses to read. An unrecognised file gets no role.
-func fileRole(winPath string) string {
-	p := strings.ToLower(winPath)
-	base := p[strings.LastIndex(p, `\`)+1:]
-	ext := ""
-	if i := strings.LastIndex(base, "."); i >= 0 {
-		ext = base[i:]
+// redactEventMessages masks secrets in each event's message. Events whose message holds none
+// are passed on verbatim; the others are re-encoded (their fields may change order).
+func redactEventMessages(raw []byte) ([]byte, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, err
 	}
-	switch {
-	case (strings.Contains(p, `\cni\`) || strings.Contains(p, `\net.d\`)) &&
-		(ext == ".conf" || ext == ".conflist" || ext == ".json"):
-		return wire.RoleCNIConfig
-	case strings.Contains(p, "containerd") && ext == ".toml":
-		return wire.RoleContainerdConfig
-	case ext == ".log" || strings.Contains(base, ".log."):
-		for _, c := range []string{wire.LogKubeProxy, wire.LogKubelet, wire.LogContainerd, wire.LogFlanneld, wire.LogCalico, wire.LogCSIProxy, wire.LogAzureVnet} {
-			if strings.Contains(p, c) {
-				return wire.RoleLogPrefix + c
-			}
+	changed := false
+	for i, it := range items {
+		var ev map[string]json.RawMessage
+		if err := json.Unmarshal(it, &ev); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
+		var msg string
+		if json.Unmarshal(ev["message"], &msg) != nil {
+			continue
+		}
+		masked, n := redact.Text(msg)
+		if n == 0 {
+			continue
+		}
+		ev["message"], _ = json.Marshal(masked)
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+		items[i], changed = b, true
 	}
-	return ""
+	if !changed {
+		return raw, nil
+	}
+	return json.Marshal(items)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -102,6 +103,12 @@ func TestJSONFiles(t *testing.T) {
 			data: []byte("\r\n"), wantData: `[]`},
 		{name: "null is an empty array", file: "processes.json", kind: wire.KindProcesses,
 			data: []byte("null"), wantData: `[]`},
+		{name: "v1 endpoints", file: "hns-endpoints-v1.json", kind: wire.KindHNSEndpointsV1,
+			data:     []byte(`[{"ID":"A","IsRemoteEndpoint":false,"State":3}]`),
+			wantData: `[{"ID":"A","IsRemoteEndpoint":false,"State":3}]`},
+		{name: "event messages are redacted as on a node", file: "events.json", kind: wire.KindEvents,
+			data:     []byte(`[{"channel":"System","id":1,"level":"Error","time":"2025-11-26T01:00:00Z","message":"--token=abc"},{"id":2,"message":"clean","channel":"System"}]`),
+			wantData: `[{"channel":"System","id":1,"level":"Error","message":"--token=[REDACTED:secret]","time":"2025-11-26T01:00:00Z"},{"id":2,"message":"clean","channel":"System"}]`},
 		{name: "version object", file: "hns-version.json", kind: wire.KindHNSVersion,
 			data: []byte(`{"Major":13,"Minor":2}`), wantData: `{"Major":13,"Minor":2}`},
 		{name: "os info", file: "os.json", kind: wire.KindOSInfo,
@@ -293,20 +300,48 @@ func TestWindowsPath(t *testing.T) {
 	}
 }
 
-func TestFileRole(t *testing.T) {
-	tests := map[string]string{
-		`C:\k\kube-proxy.log`:                     "log:kube-proxy",
-		`C:\var\log\kubelet\kubelet.log`:          "log:kubelet",
-		`C:\k\kubelet.log.1`:                      "log:kubelet",
-		`C:\etc\cni\net.d\10-flannel.conf`:        "cni-config",
-		`C:\k\cni\config\cni.conflist`:            "cni-config",
-		`C:\Program Files\containerd\config.toml`: "containerd-config",
-		`C:\CalicoWindows\logs\calico-node.log`:   "log:calico",
-		`C:\k\notes.txt`:                          "",
-	}
-	for path, want := range tests {
-		if got := fileRole(path); got != want {
-			t.Errorf("fileRole(%s) = %q, want %q", path, got, want)
+func TestTools(t *testing.T) {
+	dir := writeFiles(t, map[string][]byte{
+		"tools/vfpctrl.txt":              []byte("Port name : 5A7C6B2E\r\nMAC address : 00-15-5D-D1-80-05\r\n"),
+		"tools/vfpctrl.port-counter.txt": []byte("> vfpctrl.exe /port 5A7C6B2E /get-port-counter\nDropped : 0\n"),
+		"tools/hnsdiag.txt":              utf16leBOM("Networks:\r\ncbr0\r\n"),
+		"tools/notes.md":                 []byte("x"),
+	})
+	recs, log := replayDir(t, dir)
+	var got []wire.ToolOutput
+	sources := map[string]bool{}
+	for _, r := range recs {
+		if r.Type == wire.TypeError {
+			t.Errorf("error record: %s", r.Error)
 		}
+		if r.Kind == wire.KindToolOutput {
+			var to wire.ToolOutput
+			if err := json.Unmarshal(r.Data, &to); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, to)
+			sources[r.Source] = true
+		}
+	}
+	want := []wire.ToolOutput{
+		{Tool: "hnsdiag", Output: "Networks:\r\ncbr0\r\n"},
+		{Tool: "vfpctrl", Output: "Port name : 5A7C6B2E\r\nMAC address : 00-15-5D-D1-80-05\r\n"},
+		{Tool: "vfpctrl", Args: []string{"/port", "5A7C6B2E", "/get-port-counter"}, Output: "Dropped : 0\n"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("tool records = %+v, want %+v", got, want)
+	}
+	// Sources run in parallel: order records by tool, keeping each tool's own order.
+	sort.SliceStable(got, func(i, j int) bool { return got[i].Tool < got[j].Tool })
+	for i := range want {
+		if got[i].Tool != want[i].Tool || got[i].Output != want[i].Output || strings.Join(got[i].Args, " ") != strings.Join(want[i].Args, " ") {
+			t.Errorf("record %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if !sources["tool:hnsdiag"] || !sources["tool:vfpctrl"] || len(sources) != 2 {
+		t.Errorf("sources = %v, want one per tool, named like the Windows ones", sources)
+	}
+	if !strings.Contains(log, "skipping tools/notes.md") {
+		t.Errorf("log does not report the stray file: %s", log)
 	}
 }

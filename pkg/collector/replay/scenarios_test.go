@@ -34,7 +34,7 @@ func TestScenarios(t *testing.T) {
 	}
 	wantKinds := []string{
 		wire.KindEvents, wire.KindFile, wire.KindHCNEndpoints, wire.KindHCNLoadBalancers, wire.KindHCNNamespaces,
-		wire.KindHCNNetworks, wire.KindHNSVersion, wire.KindOSInfo, wire.KindProcesses, wire.KindServices,
+		wire.KindHCNNetworks, wire.KindHNSEndpointsV1, wire.KindHNSVersion, wire.KindOSInfo, wire.KindProcesses, wire.KindServices,
 		wire.KindDNSClient, wire.KindFirewall, wire.KindHostAdapters, wire.KindHostNeighbors, wire.KindHostRoutes,
 		wire.KindHotfixes, wire.KindPortRanges, wire.KindTCPConnections,
 	}

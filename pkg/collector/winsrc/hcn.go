@@ -1,8 +1,11 @@
-// Package winsrc is the collector's Windows backend: sources that read HNS/HCN, the service
-// control manager and the registry of the node the collector runs on.
+// Package winsrc is the collector's Windows backend: sources that read HNS/HCN (v2, and the
+// v1 endpoint and policy-list views), the event log, the service control manager, the process
+// list, the registry, the node's files (through package nodefiles) and inbox tools (hnsdiag,
+// vfpctrl) of the node the collector runs on.
 //
 // The syscall files (*_windows.go) stay thin: they call Windows and hand strings and numbers
-// to the logic in this file and services.go, which has no build tag so it is tested on Linux.
+// to the logic in the untagged files (query building, XML and JSON parsing, filtering, tool
+// output parsing), which is tested on Linux.
 //
 // Every source is named like the artifact kind it emits, as the replay backend's are, so a
 // replayed stream and a node's stream look alike.

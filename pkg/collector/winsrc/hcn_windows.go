@@ -126,12 +126,9 @@ type hnsVersionSource struct{}
 func (hnsVersionSource) Name() string { return wire.KindHNSVersion }
 
 func (hnsVersionSource) Collect(ctx context.Context, out collector.Emitter) error {
-	if err := vmcompute.Load(); err != nil {
-		return dllMissing("vmcompute.dll", err)
-	}
-	proc := vmcompute.NewProc("HNSCall")
-	if err := proc.Find(); err != nil {
-		return procMissing("vmcompute.dll", "HNSCall")
+	proc, err := loadHNSCall()
+	if err != nil {
+		return err
 	}
 	raw, err := collector.Await(ctx, func() ([]byte, error) {
 		resp, err := hnsCall(proc, "GET", "/globals/version", "")

@@ -1,0 +1,163 @@
+package redact
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestText(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		n              int
+	}{
+		{name: "yaml token", in: "    token: abc.def123\n", want: "    token: [REDACTED:secret]\n", n: 1},
+		{name: "yaml password to end of line", in: "password: a b, c#d  \r\nnext: x\r\n", want: "password: [REDACTED:secret]  \r\nnext: x\r\n", n: 1},
+		{name: "json quoted", in: `{"clientSecret": "s3cr3t", "clientId": "x"}`, want: `{"clientSecret": "[REDACTED:secret]", "clientId": "x"}`, n: 1},
+		{name: "json escaped quote inside", in: `{"password":"a\"b"}`, want: `{"password":"[REDACTED:secret]"}`, n: 1},
+		{name: "json inside a json string", in: `"{\"token\":\"abc\"}"`, want: `"{\"token\":\"[REDACTED:secret]\"}"`, n: 1},
+		{name: "empty and null values are kept", in: `{"aadClientCertPassword": "", "token": null}`, want: `{"aadClientCertPassword": "", "token": null}`},
+		{name: "env file", in: "AAD_CLIENT_SECRET=x1\nexport DB_PASSWORD=y2\n", want: "AAD_CLIENT_SECRET=[REDACTED:secret]\nexport DB_PASSWORD=[REDACTED:secret]\n", n: 2},
+		{name: "flag with equals", in: "kubelet.exe --token=abc --v=2", want: "kubelet.exe --token=[REDACTED:secret] --v=2", n: 1},
+		{name: "flag with space", in: `kubelet.exe --password "p w" --token abc --token-file C:\k\t`, want: `kubelet.exe --password "[REDACTED:secret]" --token [REDACTED:secret] --token-file C:\k\t`, n: 2},
+		{name: "authorization header", in: "Authorization: Basic dXNlcjpwYXNz", want: "Authorization: Basic [REDACTED:authorization]", n: 1},
+		{name: "bearer anywhere", in: "sent bearer 0123456789abcdefXYZ to", want: "sent bearer [REDACTED:token] to", n: 1},
+		{name: "bearer in prose kept", in: "invalid bearer token, service account token has expired", want: "invalid bearer token, service account token has expired"},
+		{name: "jwt", in: "t=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2ln", want: "t=[REDACTED:jwt]", n: 1},
+		{name: "bare jwt", in: "got eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2ln ok", want: "got [REDACTED:jwt] ok", n: 1},
+		{name: "url password", in: "https://bob:hunter2@example.com/x", want: "https://bob:[REDACTED:password]@example.com/x", n: 1},
+		{name: "url port is not a password", in: "https://10.0.0.4:6443/api and http://[fe80::1]:80/", want: "https://10.0.0.4:6443/api and http://[fe80::1]:80/"},
+		{name: "aws key", in: "id AKIAIOSFODNN7EXAMPLE used", want: "id [REDACTED:aws-key] used", n: 1},
+		{name: "pem block", in: "a\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\nb", want: "a\n[REDACTED:private-key]\nb", n: 1},
+		{name: "pem block cut at its end", in: "a\n-----BEGIN PRIVATE KEY-----\nMHcCAQEE", want: "a\n[REDACTED:private-key]", n: 1},
+		{name: "pem block cut at its start", in: "MIIEowIBAAKCAQEAabcdefgh\nMIIEowIBAAKCAQEAabcdefgh\n-----END RSA PRIVATE KEY-----\nnext", want: "[REDACTED:private-key]\nnext", n: 1},
+		{name: "certificates are not keys", in: "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----", want: "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----"},
+		{name: "yaml block scalar", in: "a:\n  secret: |\n    l1\n\n    l2\n  b: 1\n", want: "a:\n  secret: |\n    [REDACTED:secret]\n\n    [REDACTED:secret]\n  b: 1\n", n: 2},
+		{name: "prose after token: is kept", in: `"Failed to get token: open C:\k\token"`, want: `"Failed to get token: open C:\k\token"`},
+		{name: "names that start with a secret word are kept", in: "tokenFile: C:\\k\\t\nsecretName: x\npasswordFile=y\n", want: "tokenFile: C:\\k\\t\nsecretName: x\npasswordFile=y\n"},
+		{name: "sas signature", in: "https://a.blob.core.windows.net/c?sv=1&sig=abc%2F&se=2", want: "https://a.blob.core.windows.net/c?sv=1&sig=[REDACTED:sas]&se=2", n: 1},
+		{name: "connection string", in: "AccountName=a;AccountKey=abc+/==;EndpointSuffix=x", want: "AccountName=a;AccountKey=[REDACTED:secret];EndpointSuffix=x", n: 1},
+		{name: "go struct", in: "{Password:pw BearerToken:tk Host:h}", want: "{Password:[REDACTED:secret] BearerToken:[REDACTED:secret] Host:h}", n: 2},
+		{name: "nothing to do", in: "", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, n := Text(tt.in)
+			if got != tt.want || n != tt.n {
+				t.Errorf("Text(%q)\n = %q, %d\nwant %q, %d", tt.in, got, n, tt.want, tt.n)
+			}
+			// Redacting twice changes nothing more: markers are never masked again.
+			if again, n2 := Text(got); again != got || n2 != 0 {
+				t.Errorf("second pass = %q, %d; want no change", again, n2)
+			}
+		})
+	}
+}
+
+// readPairs reads "<fixture> <text>" lines; # starts a comment.
+func readPairs(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, text, ok := strings.Cut(line, " ")
+		if !ok {
+			t.Fatalf("%s: bad line %q", path, line)
+		}
+		out[name] = append(out[name], text)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFixtures redacts files with planted secrets: every planted value must be gone, and the
+// evidence around it must stay.
+func TestFixtures(t *testing.T) {
+	planted := readPairs(t, filepath.Join("testdata", "planted.txt"))
+	kept := readPairs(t, filepath.Join("testdata", "kept.txt"))
+	for name, secrets := range planted {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range secrets {
+				if !strings.Contains(string(b), s) {
+					t.Fatalf("planted value %q is not in the fixture: the test would prove nothing", s)
+				}
+			}
+			got, n := Text(string(b))
+			for _, s := range secrets {
+				if strings.Contains(got, s) {
+					t.Errorf("planted value %q survived redaction:\n%s", s, got)
+				}
+			}
+			if n < len(secrets)/2 {
+				t.Errorf("%d replacements for %d planted values", n, len(secrets))
+			}
+			for _, k := range kept[name] {
+				if !strings.Contains(got, k) {
+					t.Errorf("evidence %q was lost:\n%s", k, got)
+				}
+			}
+		})
+	}
+	for name := range kept {
+		if _, ok := planted[name]; !ok {
+			t.Errorf("kept.txt names %s, which plants nothing", name)
+		}
+	}
+}
+
+// TestNoOverRedaction: node evidence (ipconfig, kube-proxy logs, HNS dumps, CNI and kubelet
+// configs without secrets) must pass unchanged: IPs, MACs, GUIDs, digests and hashes are what
+// the analyzer reads.
+func TestNoOverRedaction(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("testdata", "keep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) < 4 {
+		t.Fatalf("only %d evidence fixtures", len(entries))
+	}
+	for _, e := range entries {
+		t.Run(e.Name(), func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "keep", e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n := Text(string(b))
+			if got != string(b) || n != 0 {
+				t.Errorf("%d replacements in evidence that holds no secret:\n%s", n, got)
+			}
+		})
+	}
+}
+
+func FuzzText(f *testing.F) {
+	f.Add("token: abc\npassword: |\n  x\n")
+	f.Add("-----BEGIN PRIVATE KEY-----\nabc")
+	f.Add(`{"secret":"a\"b"} --token x Authorization: Bearer y`)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, n := Text(s)
+		if n == 0 && got != s {
+			t.Errorf("text changed without a replacement: %q -> %q", s, got)
+		}
+		if n > 0 && !strings.Contains(got, MarkerPrefix) {
+			t.Errorf("%d replacements but no marker in %q", n, got)
+		}
+	})
+}
