@@ -34,6 +34,9 @@ const (
 	Unavailable
 	// Either: an artifact or a clean error; for sources whose Wine support varies.
 	Either
+	// Absent: neither artifact nor error: the thing (an inbox tool) is not on the host, which
+	// is normal, and the source says so on stderr only.
+	Absent
 )
 
 func (o Outcome) String() string {
@@ -44,6 +47,8 @@ func (o Outcome) String() string {
 		return "unavailable"
 	case Either:
 		return "either"
+	case Absent:
+		return "absent"
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
@@ -62,6 +67,7 @@ type Expect struct {
 const (
 	hcnMissing       = "HNS/HCN is not available on this host: computenetwork.dll not found"
 	vmcomputeMissing = "HNS/HCN is not available on this host: vmcompute.dll not found"
+	eventsStub       = "event log query not supported on this host"
 )
 
 // Expectations is the one table of what every known source does under Debian's Wine 8.
@@ -75,8 +81,15 @@ var Expectations = []Expect{
 	{Source: wire.KindServices, Outcome: Artifact, Required: true, Why: "Wine's service manager answers; the watched services are NotInstalled"},
 	{Source: wire.KindOSInfo, Outcome: Artifact, Required: true, Why: "the registry holds a Windows version"},
 	{Source: wire.KindProcesses, Outcome: Artifact, Why: "Wine lists its own processes"},
-	{Source: "files", Outcome: Either, Why: "the node's files (C:\\k, CNI config) do not exist in a fresh prefix"},
-	{Source: wire.KindEvents, Outcome: Either, Why: "EvtQuery is a stub returning NULL with last-error 0"},
+	{Source: "files", Outcome: Artifact, Kind: wire.KindFile, Required: true, Why: "the test plants a kube-proxy log, a CNI config and a kubeconfig with secrets in the prefix's C:\\k and C:\\etc\\cni\\net.d"},
+	{Source: "events:Microsoft-Windows-Host-Network-Service-Admin", Outcome: Unavailable, Text: eventsStub, Required: true, Why: "EvtQuery is a stub returning NULL with last-error 0"},
+	{Source: "events:Microsoft-Windows-Host-Network-Service-Operational", Outcome: Unavailable, Text: eventsStub, Required: true, Why: "EvtQuery is a stub"},
+	{Source: "events:System", Outcome: Unavailable, Text: eventsStub, Required: true, Why: "EvtQuery is a stub"},
+	{Source: "events:Microsoft-Windows-Hyper-V-VmSwitch-Operational", Outcome: Unavailable, Text: eventsStub, Why: "EvtQuery is a stub"},
+	{Source: "events:Microsoft-Windows-Hyper-V-Compute-Admin", Outcome: Unavailable, Text: eventsStub, Why: "EvtQuery is a stub"},
+	{Source: wire.KindHNSEndpointsV1, Outcome: Unavailable, Text: vmcomputeMissing, Why: "no vmcompute.dll"},
+	{Source: "tool:hnsdiag", Outcome: Absent, Why: "no hnsdiag.exe under Wine: the source only logs that it is absent"},
+	{Source: "tool:vfpctrl", Outcome: Absent, Why: "no vfpctrl.exe under Wine: the source only logs that it is absent"},
 	{Source: wire.KindHostAdapters, Outcome: Artifact, Required: true, Why: "GetAdaptersAddresses maps the Linux interfaces"},
 	{Source: wire.KindHostRoutes, Outcome: Artifact, Required: true, Why: "GetIpForwardTable2 maps the Linux routes"},
 	{Source: wire.KindHostNeighbors, Outcome: Unavailable, Text: "reading the neighbor cache (GetIpNetTable2)", Required: true, Why: "GetIpNetTable2 is a stub (ERROR_INVALID_FUNCTION)"},
@@ -275,6 +288,10 @@ func (r *Report) Check(exeSHA256 string, table []Expect, probes []ProbeWant) (pr
 		case Unavailable:
 			if len(s.Kinds) > 0 || !anyContains(s.Errors, want.Text) {
 				bad("source %s should report %q under Wine (%s); it sent kinds %v and errors %q", s.Name, want.Text, want.Why, s.Kinds, s.Errors)
+			}
+		case Absent:
+			if len(s.Kinds) > 0 || len(s.Errors) > 0 {
+				bad("source %s should find nothing under Wine (%s); it sent kinds %v and errors %q", s.Name, want.Why, s.Kinds, s.Errors)
 			}
 		case Either:
 			if len(s.Kinds) == 0 && len(s.Errors) == 0 && s.Probes == 0 {

@@ -132,6 +132,7 @@ func TestCollectUnderWine(t *testing.T) {
 	refused := "tcp:" + closed
 	udp := "udp:" + echo.LocalAddr().String()
 
+	planted := plantNodeFiles(t)
 	stdout, stderr, took, err := wine(t, exe, "collect", "--since", "1h", "--probe", open, "--probe", refused, "--probe", udp)
 	t.Logf("winnet-collector collect under Wine: %s, %d bytes of NDJSON", took.Round(time.Millisecond), len(stdout))
 	t.Cleanup(func() {
@@ -156,6 +157,14 @@ func TestCollectUnderWine(t *testing.T) {
 	})
 	for _, p := range problems {
 		t.Error(p)
+	}
+	for _, secret := range planted {
+		if bytes.Contains(stdout, []byte(secret)) {
+			t.Errorf("a secret planted in the node's files left the node: %q is in the collector's output", secret)
+		}
+	}
+	if !bytes.Contains(stdout, []byte(`C:\\k\\kube-proxy.log`)) || !bytes.Contains(stdout, []byte("proxier.go")) {
+		t.Errorf("the planted kube-proxy log was not collected")
 	}
 	if len(untabled) > 0 {
 		t.Logf("sources not in the Expectations table (add them to hack/winesmoke/check.go): %v", untabled)
@@ -251,4 +260,31 @@ func TestLayoutsAgainstMingwHeaders(t *testing.T) {
 			t.Errorf("%s: mingw-w64's headers say %d, package hostparse uses %d", name, g, w)
 		}
 	}
+}
+
+// plantNodeFiles writes a kube-proxy log, a CNI config and a kubeconfig into the Wine prefix's
+// C: drive, where a node keeps them, each holding secrets that must be redacted on the node.
+// It returns the secret values.
+func plantNodeFiles(t *testing.T) []string {
+	t.Helper()
+	prefix := env(t, "WINEPREFIX")
+	token := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3aW5uZXQtc21va2UifQ.c2lnbmF0dXJlLXBsYW50ZWQtYnktdGhlLXRlc3Q"
+	keyData := "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCnBsYW50ZWQtYnktd2luZXNtb2tlCg=="
+	password := "Planted-Wine-Passw0rd!"
+	files := map[string]string{
+		"k/kube-proxy.log": "I1126 01:02:03.000000    4242 proxier.go:100] \"Syncing HNS\"\r\n" +
+			"I1126 01:02:04.000000    4242 server.go:50] \"Using token\" token=\"" + token + "\"\r\n",
+		"etc/cni/net.d/10-flannel.conflist": `{"cniVersion":"0.3.0","name":"cbr0","plugins":[{"type":"flannel","delegate":{"type":"win-bridge","policies":[{"name":"EndpointPolicy","value":{"Type":"OutBoundNAT","ExceptionList":["10.244.0.0/16","10.96.0.0/12"]}}]}}]}`,
+		"k/config":                          "apiVersion: v1\nkind: Config\nusers:\n- name: node\n  user:\n    client-key-data: " + keyData + "\n    token: " + token + "\n    password: " + password + "\n",
+	}
+	for rel, content := range files {
+		path := filepath.Join(prefix, "drive_c", filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{token, keyData, password}
 }
