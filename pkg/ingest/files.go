@@ -192,6 +192,14 @@ func recogniseStateJSON(d *Doc) *Output {
 		}
 		return true
 	}
+	anyOf := func(f func(o jobj) bool) bool {
+		for _, o := range objs {
+			if f(o) {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
 	case len(objs) == 1 && len(first.keys) <= 3 && first.has("major") && first.has("minor"):
 		return &Output{Format: "hns-version", Detail: first.str("major") + "." + first.str("minor"), Records: []wire.Record{rawArtifact(wire.KindHNSVersion, first.raw)}}
@@ -204,7 +212,9 @@ func recogniseStateJSON(d *Doc) *Output {
 			}
 		}
 		return out
-	case all(func(o jobj) bool { return o.has("name") && (o.has("state") || o.has("status")) && !o.has("kind") }):
+	case all(func(o jobj) bool { return o.has("name") && o.hasAny("state", "status") && !o.has("kind") }) &&
+		anyOf(func(o jobj) bool { return o.hasAny("starttype", "pid", "servicename", "servicetype") }):
+		// winnet's services.json, or Get-Service | ConvertTo-Json (Status and StartType as numbers).
 		var svcs []wire.ServiceState
 		for _, o := range objs {
 			s := wire.ServiceState{Name: firstOf(o.str("servicename"), o.str("name")), State: o.str("state"), StartType: o.str("starttype")}

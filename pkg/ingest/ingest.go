@@ -19,7 +19,10 @@
 //	pod.network          PodNetwork           ipconfig /all run inside a pod
 //	hnsdiag.list         HNSDiagList          hnsdiag's text, parsed
 //
-// and file roles cni-state (azure-vnet.json) and resolv-conf (a Linux resolv.conf).
+// and file roles cni-state (azure-vnet.json) and resolv-conf (a Linux resolv.conf). HNS v1
+// dumps become hcn.* artifacts (the snapshot decodes both schemas); a v1 endpoint whose ID a
+// v2 dump also holds goes to hns.endpoints.v1. Probes read from transcripts carry Method
+// "transcript".
 package ingest
 
 import (
@@ -166,9 +169,6 @@ func (c *Collection) AddPath(p string) error {
 	}
 	return nil
 }
-
-// errStop ends a walk when a limit is reached.
-var errStop = errors.New("limit reached")
 
 func (c *Collection) addFile(p string, size int64) error {
 	if c.count >= c.opts.MaxFiles {
@@ -828,7 +828,7 @@ func withHello(recs []wire.Record, node string) []wire.Record {
 			return recs
 		}
 	}
-	hello := artifact("", wire.HelloData{CollectorVersion: "none (offline files)", SchemaVersion: wire.SchemaVersion, OS: "windows", Hostname: node, Backend: "files"})
+	hello := artifact("", wire.HelloData{CollectorVersion: "none (offline files)", SchemaVersion: wire.SchemaVersion, OS: "windows", Hostname: node, Backend: "files", SHA256: "n/a"})
 	hello.Type, hello.Kind, hello.Source = wire.TypeHello, "", "analyze"
 	return append([]wire.Record{hello}, recs...)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kubectl-winnet/winnet/pkg/analyze"
 	"github.com/kubectl-winnet/winnet/pkg/snapshot"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
@@ -465,5 +466,87 @@ func TestFormatsRegistry(t *testing.T) {
 			t.Errorf("duplicate recogniser %s", r.Name)
 		}
 		seen[r.Name] = true
+	}
+}
+
+// TestPastedSession: one pasted terminal session with two ConvertTo-Json outputs between
+// prompts and console output around them yields all of it.
+func TestPastedSession(t *testing.T) {
+	session := `PS C:\> Get-HnsNetwork | ConvertTo-Json
+{
+    "ID":  "6513270E-269E-4D37-B2A7-4DE452E6B438",
+    "Name":  "cbr0",
+    "Type":  "L2Bridge",
+    "Subnets":  [ { "AddressPrefix":  "10.244.1.0/24", "GatewayAddress":  "10.244.1.1" } ]
+}
+PS C:\> Get-HnsEndpoint | ConvertTo-Json
+[
+    { "ID": "D23F0824-128B-4F33-8C5C-7FD0A6A3A450", "IPAddress": "10.244.1.5", "IsRemoteEndpoint": false, "VirtualNetwork": "6513270E-269E-4D37-B2A7-4DE452E6B438" }
+]
+PS C:\> netsh int ipv4 show excludedportrange tcp
+
+Protocol tcp Port Exclusion Ranges
+
+Start Port    End Port
+----------    --------
+      5985        5985
+
+* - Administered port exclusions.
+
+PS C:\> [not json at all
+`
+	r := Recognize("session.txt", []byte(session))
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	if got := formats(r); len(got) != 2 || got[0] != "hns-v1-json" || got[1] != "netsh-portranges" {
+		t.Fatalf("formats %v, want the HNS JSON and the netsh output", got)
+	}
+	if n, e := len(hnsOf(r, wire.KindHCNNetworks)), len(hnsOf(r, wire.KindHCNEndpoints)); n != 1 || e != 1 {
+		t.Errorf("%d networks, %d endpoints", n, e)
+	}
+}
+
+// TestYAMLDecodeProblemsAreSaid: an object that does not decode (YAML reads `namespace: y` as
+// a boolean) is named in a note, not silently dropped.
+func TestYAMLDecodeProblemsAreSaid(t *testing.T) {
+	r := Recognize("o.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: y}\n"))
+	if len(r.Outputs) != 1 || !r.Outputs[0].Unused || len(r.Outputs[0].Notes) == 0 || !strings.Contains(r.Outputs[0].Notes[0], "could not be decoded") {
+		t.Fatalf("outputs %+v", r.Outputs)
+	}
+}
+
+func TestKubeconfigNotUsed(t *testing.T) {
+	kc := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: https://x}\nusers:\n- name: u\n  user: {token: secret}\n"
+	r := Recognize("config", []byte(kc))
+	if len(r.Outputs) != 1 || r.Outputs[0].Format != "kubeconfig" || !r.Outputs[0].Unused || len(r.Outputs[0].Records) != 0 {
+		t.Fatalf("outputs %+v", r.Outputs)
+	}
+}
+
+// TestReplayScenarioFolder: a replay scenario folder (the simulated node's raw dumps) analyzes
+// to the findings its README promises.
+func TestReplayScenarioFolder(t *testing.T) {
+	res, err := Load([]string{"../../hack/scenarios/kube-dns-lb-missing"}, Options{Pod: "shop/web-0", PodIP: "10.244.1.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Files {
+		if !f.Used && filepath.Base(f.Path) != "README.md" {
+			t.Errorf("%s not used: %s", f.Path, f.Reason)
+		}
+	}
+	got := analyze.Run(analyze.Input{Snapshot: snapshotOf(t, res), Cluster: res.Cluster, Pod: res.Target})
+	ids := map[string]bool{}
+	for _, f := range got.Findings {
+		ids[f.ID] = true
+	}
+	for _, id := range []string{"service-lb-missing", "kube-proxy-policy-errors", "hns-errors"} {
+		if !ids[id] {
+			t.Errorf("no %s finding; got %v", id, ids)
+		}
+	}
+	if ids["pod-endpoint-missing"] {
+		t.Error("web-0's endpoint exists")
 	}
 }

@@ -26,6 +26,8 @@ type Doc struct {
 	objs     []jobj
 	objsDone bool
 	lns      []string
+	// rest is the text around the JSON values, when there were any.
+	rest string
 }
 
 // Lines returns the text's lines (cached).
@@ -37,45 +39,85 @@ func (d *Doc) Lines() []string {
 }
 
 // JSONValues returns the JSON values the text holds, in order: one value, several values one
-// after another (PowerShell `>>` appends), or a value after a text prefix (Microsoft's
+// after another (PowerShell `>>` appends), values after a text prefix (Microsoft's
 // collectlogs.ps1 writes a Format-Table section before the JSON in network.txt and
-// endpoint.txt). Text that holds no JSON value returns nil.
+// endpoint.txt) or between prompts of a pasted session. A value starts at the start of a line
+// with '{' or '['. Text that holds no JSON value returns nil.
 func (d *Doc) JSONValues() []json.RawMessage {
 	if d.jsonDone {
 		return d.jsonVals
 	}
 	d.jsonDone = true
-	t := strings.TrimSpace(d.Text)
-	if t == "" {
-		return nil
-	}
-	if t[0] != '{' && t[0] != '[' {
-		// A text prefix: the JSON starts at the first line that opens an array or object.
-		i := strings.Index(t, "\n[")
-		if j := strings.Index(t, "\n{"); j >= 0 && (i < 0 || j < i) {
-			i = j
-		}
-		if i < 0 {
-			return nil
-		}
-		t = t[i+1:]
-	}
-	dec := json.NewDecoder(strings.NewReader(t))
-	for {
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+	t := d.Text
+	pos, attempts := 0, 0
+	var rest strings.Builder
+	for pos < len(t) && attempts < maxJSONAttempts {
+		start := nextJSONStart(t, pos)
+		if start < 0 {
 			break
 		}
-		v = bytes.TrimSpace(v)
-		if len(v) == 0 || (v[0] != '{' && v[0] != '[') {
-			break
+		attempts++
+		dec := json.NewDecoder(strings.NewReader(t[start:]))
+		n := 0
+		for {
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				break
+			}
+			v = bytes.TrimSpace(v)
+			if len(v) == 0 || (v[0] != '{' && v[0] != '[') {
+				break
+			}
+			d.jsonVals = append(d.jsonVals, v)
+			n++
+			if len(d.jsonVals) > maxJSONValues {
+				break
+			}
 		}
-		d.jsonVals = append(d.jsonVals, v)
+		if n == 0 {
+			// Not JSON after all: keep looking from the next line.
+			rest.WriteString(t[pos : start+1])
+			pos = start + 1
+			continue
+		}
+		rest.WriteString(t[pos:start])
+		pos = start + int(dec.InputOffset())
 		if len(d.jsonVals) > maxJSONValues {
 			break
 		}
 	}
+	if len(d.jsonVals) > 0 && pos < len(t) {
+		rest.WriteString(t[pos:])
+	}
+	if len(d.jsonVals) > 0 {
+		d.rest = rest.String()
+	}
 	return d.jsonVals
+}
+
+// maxJSONAttempts bounds how many line starts are tried as JSON (a text with many lines
+// opening with '[' must not cost a decode of the rest of the file each).
+const maxJSONAttempts = 64
+
+// nextJSONStart returns the offset of the next line at or after pos that opens with '{' or
+// '[' (after spaces), or -1.
+func nextJSONStart(t string, pos int) int {
+	for pos < len(t) {
+		line := t[pos:]
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		trimmed := strings.TrimLeft(line, " \t")
+		if strings.HasPrefix(trimmed, "{") || strings.HasPrefix(trimmed, "[") {
+			return pos + len(line) - len(trimmed)
+		}
+		i := strings.IndexByte(t[pos:], '\n')
+		if i < 0 {
+			return -1
+		}
+		pos += i + 1
+	}
+	return -1
 }
 
 // maxJSONValues bounds how many top-level values one file may hold (NDJSON logs are logs).
@@ -269,7 +311,7 @@ type Recogniser struct {
 type Recognition struct {
 	Encoding Encoding
 	Outputs  []*Output // empty: not recognised
-	// Panic holds a recogniser's panic, turned into an error: one bad recogniser must not stop
+	// Errors holds recognisers' panics, turned into errors: one bad recogniser must not stop
 	// the others or the run.
 	Errors []error
 }
@@ -294,6 +336,17 @@ func Recognize(name string, data []byte) Recognition {
 		}
 		if out := safeRun(r, d, &rec.Errors); out != nil {
 			rec.Outputs = []*Output{out}
+			// JSON inside a pasted session: the commands around it may have printed more.
+			if len(d.jsonVals) > 0 && strings.TrimSpace(d.rest) != "" {
+				rest := &Doc{Name: d.Name, Text: d.rest}
+				for _, r := range registry {
+					if r.Class == Section {
+						if out := safeRun(r, rest, &rec.Errors); out != nil {
+							rec.Outputs = append(rec.Outputs, out)
+						}
+					}
+				}
+			}
 			return rec
 		}
 	}

@@ -41,7 +41,7 @@ func recogniseWinnetRecords(d *Doc) *Output {
 // target says which pod the diagnosis was about.
 func recogniseWinnetMeta(d *Doc) *Output {
 	if strings.HasPrefix(strings.TrimSpace(d.Text), bundle.ReadmeFirstLine) {
-		return &Output{Format: "winnet-bundle-readme", Unused: true}
+		return &Output{Format: "winnet-bundle-readme", Detail: "what the bundle holds"}
 	}
 	objs := d.Objects()
 	if len(objs) != 1 || !strings.HasPrefix(objs[0].str("apiversion"), "winnet.kubectl.dev/") {
@@ -53,7 +53,7 @@ func recogniseWinnetMeta(d *Doc) *Output {
 		if json.Unmarshal(objs[0].raw, &r) != nil {
 			return nil
 		}
-		out := &Output{Format: "winnet-report", Unused: true, Target: &r.Target,
+		out := &Output{Format: "winnet-report", Target: &r.Target,
 			Detail: fmt.Sprintf("%d findings by plugin %s", len(r.Findings), r.Plugin.Version),
 			Notes:  []string{"a previous report: its target is used, its findings are recomputed from the records"}}
 		return out
@@ -62,7 +62,7 @@ func recogniseWinnetMeta(d *Doc) *Output {
 		if json.Unmarshal(objs[0].raw, &v) != nil {
 			return nil
 		}
-		out := &Output{Format: "winnet-bundle-versions", Unused: true, Detail: fmt.Sprintf("bundle format %d, plugin %s, collector %s", v.BundleFormat, v.Plugin, v.CollectorVersion)}
+		out := &Output{Format: "winnet-bundle-versions", Detail: fmt.Sprintf("bundle format %d, plugin %s, collector %s", v.BundleFormat, v.Plugin, v.CollectorVersion)}
 		if v.BundleFormat > bundle.Format {
 			out.Notes = append(out.Notes, fmt.Sprintf("bundle format %d is newer than this plugin knows (%d); some of it may be ignored: use a newer kubectl-winnet", v.BundleFormat, bundle.Format))
 		}
