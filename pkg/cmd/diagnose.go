@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-winnet/winnet/pkg/access"
 	"github.com/kubectl-winnet/winnet/pkg/analyze"
+	"github.com/kubectl-winnet/winnet/pkg/bundle"
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/diagnose"
 	"github.com/kubectl-winnet/winnet/pkg/embedded"
@@ -50,6 +51,8 @@ type diagnoseOptions struct {
 	failOn         string
 	quiet          bool
 	skipAccess     bool
+	bundle         string
+	force          bool
 
 	target    string
 	namespace string
@@ -74,7 +77,8 @@ Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above
 		Example: `  kubectl winnet diagnose pod/web-0 -n shop
   kubectl winnet diagnose svc/web -n shop -o yaml
   kubectl winnet diagnose node/akswin000001 --keep
-  kubectl winnet diagnose deploy/web -n shop --fail-on warning`,
+  kubectl winnet diagnose deploy/web -n shop --fail-on warning
+  kubectl winnet diagnose pod/web-0 -n shop --bundle web-0.tar.gz   # for support, or: kubectl winnet analyze web-0.tar.gz`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeTarget(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,6 +102,8 @@ Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above
 	f.StringVar(&o.failOn, "fail-on", "none", "Exit with code 3 when a finding of this severity or worse is reported: error, warning or none")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Print no progress on stderr")
 	f.BoolVar(&o.skipAccess, "skip-access-check", false, "Skip the RBAC pre-check (SelfSubjectAccessReview); errors then surface when the action is refused")
+	f.StringVar(&o.bundle, "bundle", "", "Also write a bundle (.tar.gz: raw node records, cluster facts, report) to this file, for 'kubectl winnet analyze' or support; an existing file is kept unless --force")
+	f.BoolVar(&o.force, "force", false, "Let --bundle replace an existing file")
 	return cmd
 }
 
@@ -128,6 +134,12 @@ func (o *diagnoseOptions) validate() error {
 	}
 	if o.deadline < time.Minute {
 		return fmt.Errorf("--debug-pod-deadline %s is too short for a diagnosis: use at least 1m", o.deadline)
+	}
+	if o.bundle != "" {
+		// Checked before the run, so a diagnosis is not spent on a bundle that cannot be written.
+		if err := bundle.CheckDestination(o.bundle, o.force); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -203,6 +215,12 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 	}
 	if err := report.Render(o.streams.Out, res.Report, o.output); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
+	}
+	if o.bundle != "" {
+		if err := bundle.Write(o.bundle, bundle.FromDiagnosis(res.Snapshot, res.Cluster, res.Report, Version, time.Now()), o.force); err != nil {
+			return err
+		}
+		p.Info("bundle written to %s (re-analyze it with: kubectl winnet analyze %s)", o.bundle, o.bundle)
 	}
 	return failOn(res.Report, o.failOn)
 }

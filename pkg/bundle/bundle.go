@@ -1,0 +1,411 @@
+// Package bundle writes and reads winnet's diagnosis bundle: one .tar.gz holding the
+// collector's raw records verbatim, the cluster facts they were judged against, the report,
+// the versions that made it, and a README saying so. A bundle can be re-analyzed offline by
+// `kubectl winnet analyze` (a newer plugin may find more in the same records).
+//
+// Layout (all at the archive's top level):
+//
+//	README.txt      what is inside, and that it was redacted on the node
+//	versions.json   Versions: plugin, collector, wire schema, bundle format
+//	report.json     the report as `diagnose -o json` printed it
+//	cluster.json    facts.Cluster: the node, its pods, Services, EndpointSlices, NetworkPolicies
+//	records.ndjson  the collector's records, one JSON object a line, as received
+//
+// Writing is atomic: the archive is written to a temporary file in the destination folder and
+// renamed into place, so an interrupted run never leaves a half-written bundle.
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kubectl-winnet/winnet/pkg/facts"
+	"github.com/kubectl-winnet/winnet/pkg/report"
+	"github.com/kubectl-winnet/winnet/pkg/snapshot"
+	"github.com/kubectl-winnet/winnet/pkg/wire"
+)
+
+// File names inside a bundle.
+const (
+	FileReadme   = "README.txt"
+	FileVersions = "versions.json"
+	FileReport   = "report.json"
+	FileCluster  = "cluster.json"
+	FileRecords  = "records.ndjson"
+)
+
+// Format is the bundle layout's version, in versions.json. A change an older reader cannot
+// read bumps it.
+const Format = 1
+
+// VersionsKind is versions.json's kind (its apiVersion is report.APIVersion).
+const VersionsKind = "BundleVersions"
+
+// ReadmeFirstLine starts every bundle's README.txt; readers recognise it by content.
+const ReadmeFirstLine = "kubectl winnet diagnosis bundle"
+
+// Versions says what made a bundle.
+type Versions struct {
+	APIVersion       string    `json:"apiVersion"`
+	Kind             string    `json:"kind"`
+	BundleFormat     int       `json:"bundleFormat"`
+	CreatedAt        time.Time `json:"createdAt"`
+	Plugin           string    `json:"plugin"`
+	CollectorVersion string    `json:"collectorVersion,omitempty"`
+	CollectorSHA256  string    `json:"collectorSHA256,omitempty"`
+	WireSchema       string    `json:"wireSchema"`
+	Node             string    `json:"node,omitempty"`
+	Target           string    `json:"target,omitempty"`
+}
+
+// Contents is what a bundle holds.
+type Contents struct {
+	Versions Versions
+	Report   *report.Report
+	Cluster  *facts.Cluster
+	Records  []wire.Record
+}
+
+// FromDiagnosis assembles a bundle's contents from a finished diagnosis.
+func FromDiagnosis(snap *snapshot.Snapshot, cl *facts.Cluster, rep *report.Report, pluginVersion string, now time.Time) Contents {
+	v := Versions{APIVersion: report.APIVersion, Kind: VersionsKind, BundleFormat: Format, CreatedAt: now.UTC(),
+		Plugin: pluginVersion, WireSchema: wire.SchemaVersion}
+	if rep != nil {
+		v.Node, v.Target = rep.Target.Node, rep.Target.Input
+		v.CollectorSHA256 = rep.Plugin.CollectorSHA256
+	}
+	c := Contents{Versions: v, Report: rep, Cluster: cl}
+	if snap != nil {
+		c.Records = snap.Raw
+		if snap.Collector != nil {
+			c.Versions.CollectorVersion = snap.Collector.CollectorVersion
+			if c.Versions.CollectorSHA256 == "" {
+				c.Versions.CollectorSHA256 = snap.Collector.SHA256
+			}
+		}
+		if c.Versions.Node == "" {
+			c.Versions.Node = snap.Node
+		}
+	}
+	return c
+}
+
+// ErrExists is returned when the destination exists and overwriting was not asked for.
+var ErrExists = errors.New("the bundle file already exists")
+
+// Write writes c to path as a .tar.gz, atomically. Without force an existing file is left
+// alone and ErrExists returned.
+func Write(dest string, c Contents, force bool) error {
+	if !force {
+		if _, err := os.Lstat(dest); err == nil {
+			return fmt.Errorf("writing the bundle to %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
+		}
+	}
+	dir := filepath.Dir(dest)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("creating the bundle in %s: %w; check that the folder exists and is writable", dir, err)
+	}
+	tmpName := tmp.Name()
+	done := false
+	defer func() {
+		if !done {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if err := writeArchive(tmp, c); err != nil {
+		return fmt.Errorf("writing the bundle %s: %w", dest, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing the bundle %s: %w", dest, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the bundle %s: %w", dest, err)
+	}
+	if force {
+		err = os.Rename(tmpName, dest)
+	} else {
+		// A hard link refuses to replace an existing file, so a file created meanwhile is not
+		// clobbered; file systems without links fall back to a rename.
+		if err = os.Link(tmpName, dest); err == nil {
+			_ = os.Remove(tmpName)
+		} else if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("writing the bundle to %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
+		} else {
+			err = os.Rename(tmpName, dest)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("moving the bundle into place at %s: %w", dest, err)
+	}
+	done = true
+	return nil
+}
+
+func writeArchive(w io.Writer, c Contents) error {
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	mtime := c.Versions.CreatedAt
+	if mtime.IsZero() {
+		mtime = time.Unix(0, 0)
+	}
+	add := func(name string, b []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		_, err := tw.Write(b)
+		return err
+	}
+	vers, err := json.MarshalIndent(c.Versions, "", "  ")
+	if err != nil {
+		return err
+	}
+	rep, err := json.MarshalIndent(c.Report, "", "  ")
+	if err != nil {
+		return err
+	}
+	cl, err := json.MarshalIndent(c.Cluster, "", "  ")
+	if err != nil {
+		return err
+	}
+	var recs bytes.Buffer
+	for _, r := range c.Records {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encoding a %s record: %w", r.Type, err)
+		}
+		recs.Write(b)
+		recs.WriteByte('\n')
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{
+		{FileReadme, []byte(readme(c))},
+		{FileVersions, append(vers, '\n')},
+		{FileReport, append(rep, '\n')},
+		{FileCluster, append(cl, '\n')},
+		{FileRecords, recs.Bytes()},
+	} {
+		if err := add(f.name, f.b); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
+
+func readme(c Contents) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", ReadmeFirstLine)
+	fmt.Fprintf(&b, "Created %s by kubectl-winnet %s", c.Versions.CreatedAt.Format(time.RFC3339), c.Versions.Plugin)
+	if c.Versions.Target != "" {
+		fmt.Fprintf(&b, " for %s", c.Versions.Target)
+	}
+	if c.Versions.Node != "" {
+		fmt.Fprintf(&b, " on node %s", c.Versions.Node)
+	}
+	b.WriteString(".\n\n")
+	b.WriteString(`What is inside:
+  records.ndjson  the node collector's output, verbatim: one JSON record a line (HNS networks,
+                  endpoints, load balancers, event log entries, service states, CNI and
+                  kube-proxy files and logs, probe results)
+  cluster.json    what the API server said about the node: its pods, the Services,
+                  EndpointSlices and NetworkPolicies, kube-dns
+  report.json     the findings as 'kubectl winnet diagnose -o json' printed them
+  versions.json   the plugin, collector and format versions that wrote this bundle
+
+Redaction: files and logs were redacted on the node, before they left it: tokens, keys and
+passwords are masked. Names, IP addresses and cluster object specs are kept, because the
+diagnosis needs them; review before sharing outside your organisation.
+
+Re-analyze (no cluster needed; a newer plugin may find more):
+  kubectl winnet analyze THIS-FILE.tar.gz
+`)
+	return b.String()
+}
+
+// Limits on what Read accepts: a bundle comes from elsewhere and is not trusted.
+const (
+	maxMemberBytes = 64 << 20
+	maxMembers     = 64
+)
+
+// Read reads a bundle from a .tar.gz file or from a folder it was extracted into.
+func Read(p string) (*Contents, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bundle %s: %w", p, err)
+	}
+	if st.IsDir() {
+		return readDir(p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bundle %s: %w", p, err)
+	}
+	defer f.Close()
+	c, err := ReadArchive(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bundle %s: %w", p, err)
+	}
+	return c, nil
+}
+
+// ReadArchive reads a bundle from a gzip-compressed tar stream. Members may sit in a folder
+// (a re-packed bundle); unknown members are ignored.
+func ReadArchive(r io.Reader) (*Contents, error) {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("not a gzip file (%w); a bundle is the .tar.gz that diagnose --bundle writes", err)
+	}
+	defer gz.Close()
+	tr := tar.NewReader(gz)
+	files := map[string][]byte{}
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the archive: %w", err)
+		}
+		if n > maxMembers*16 {
+			return nil, fmt.Errorf("the archive has more than %d members; it is not a winnet bundle", maxMembers*16)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		name := path.Base(h.Name)
+		switch name {
+		case FileReadme, FileVersions, FileReport, FileCluster, FileRecords:
+		default:
+			continue
+		}
+		limit := int64(maxMemberBytes)
+		if name == FileRecords {
+			limit = wire.MaxStreamBytes
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, limit+1))
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", h.Name, err)
+		}
+		if int64(len(b)) > limit {
+			return nil, fmt.Errorf("%s is larger than %d bytes; refusing it", h.Name, limit)
+		}
+		files[name] = b
+	}
+	return decode(files)
+}
+
+func readDir(dir string) (*Contents, error) {
+	files := map[string][]byte{}
+	for _, name := range []string{FileReadme, FileVersions, FileReport, FileCluster, FileRecords} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the bundle folder %s: %w", dir, err)
+		}
+		files[name] = b
+	}
+	return decode(files)
+}
+
+func decode(files map[string][]byte) (*Contents, error) {
+	recs, ok := files[FileRecords]
+	if !ok {
+		return nil, fmt.Errorf("no %s in it; a bundle is what diagnose --bundle writes (to analyze raw dumps, pass the files or folder to kubectl winnet analyze)", FileRecords)
+	}
+	c := &Contents{}
+	var err error
+	if c.Records, err = DecodeRecords(recs); err != nil {
+		return nil, err
+	}
+	if b, ok := files[FileVersions]; ok {
+		if err := json.Unmarshal(b, &c.Versions); err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", FileVersions, err)
+		}
+		if c.Versions.BundleFormat > Format {
+			return nil, fmt.Errorf("bundle format %d is newer than this plugin reads (%d); use a newer kubectl-winnet", c.Versions.BundleFormat, Format)
+		}
+	}
+	if b, ok := files[FileCluster]; ok {
+		if c.Cluster, err = DecodeCluster(b); err != nil {
+			return nil, err
+		}
+	}
+	if b, ok := files[FileReport]; ok && len(bytes.TrimSpace(b)) > 0 && string(bytes.TrimSpace(b)) != "null" {
+		c.Report = &report.Report{}
+		if err := json.Unmarshal(b, c.Report); err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", FileReport, err)
+		}
+	}
+	return c, nil
+}
+
+// DecodeRecords reads records.ndjson, bounded as the collector's stream is.
+func DecodeRecords(b []byte) ([]wire.Record, error) {
+	dec := wire.NewDecoder(bytes.NewReader(b))
+	var out []wire.Record
+	for {
+		r, err := dec.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", FileRecords, err)
+		}
+		out = append(out, r)
+	}
+}
+
+// DecodeCluster reads cluster.json; "null" (a diagnosis without cluster facts) is nil.
+func DecodeCluster(b []byte) (*facts.Cluster, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return nil, nil
+	}
+	var cl facts.Cluster
+	if err := json.Unmarshal(b, &cl); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", FileCluster, err)
+	}
+	return &cl, nil
+}
+
+// CheckDestination says early whether Write can create dest: the folder exists, and the file
+// does not unless force.
+func CheckDestination(dest string, force bool) error {
+	dir := filepath.Dir(dest)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("--bundle %s: the folder %s cannot be used (%w); create it or choose another path", dest, dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("--bundle %s: %s is not a folder; choose another path", dest, dir)
+	}
+	if fi, err := os.Stat(dest); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("--bundle %s is a folder; give a file name such as %s", dest, filepath.Join(dest, "winnet-bundle.tar.gz"))
+		}
+		if !force {
+			return fmt.Errorf("--bundle %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,496 @@
+package ingest
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/kubectl-winnet/winnet/pkg/wire"
+)
+
+// Probe verdicts, as wire.ProbeData uses them.
+const (
+	verdictOK      = "ok"
+	verdictFail    = "fail"
+	verdictTimeout = "timeout"
+)
+
+// TranscriptMethod is wire.ProbeData.Method for probes read from a pasted transcript.
+const TranscriptMethod = "transcript"
+
+var cmdLineRe = regexp.MustCompile(`(?i)^(?:PS [^>]*>\s*|[A-Za-z]:\\[^>]*>\s*|[$#>]\s+|.*\s--\s+(?:powershell(?:\.exe)?\s+(?:-c(?:ommand)?\s+)?"?)?)?(nslookup|resolve-dnsname|test-netconnection|tnc|ping|curl\.exe|curl|invoke-webrequest|iwr|wget)\b(?:\.exe)?(.*)$`)
+
+type segment struct {
+	tool string
+	args []string
+	out  []string
+}
+
+// recogniseTranscripts reads in-pod test transcripts: nslookup, Resolve-DnsName,
+// Test-NetConnection, ping, curl and Invoke-WebRequest, with or without their command lines,
+// into probe records (Method "transcript").
+func recogniseTranscripts(d *Doc) *Output {
+	ls := d.Lines()
+	var segs []segment
+	var cur *segment
+	for _, l := range ls {
+		if m := cmdLineRe.FindStringSubmatch(strings.TrimSpace(l)); m != nil && (isPrompt(l) || strings.Contains(l, " -- ") || looksLikeBareCommand(m[1], m[2])) {
+			if cur != nil {
+				segs = append(segs, *cur)
+			}
+			cur = &segment{tool: normTool(m[1]), args: fields(strings.Trim(m[2], `"'`))}
+			continue
+		}
+		if isPrompt(l) {
+			if cur != nil {
+				segs = append(segs, *cur)
+			}
+			cur = nil
+			continue
+		}
+		if cur != nil {
+			cur.out = append(cur.out, l)
+		}
+	}
+	if cur != nil {
+		segs = append(segs, *cur)
+	}
+	var probes []wire.ProbeData
+	if len(segs) > 0 {
+		for _, s := range segs {
+			probes = append(probes, parseSegment(s)...)
+		}
+	} else {
+		probes = append(probes, scanNslookup(ls, "")...)
+		probes = append(probes, scanPing(ls)...)
+		probes = append(probes, scanTNC(ls)...)
+		probes = append(probes, scanWebErrors(ls, "")...)
+	}
+	if len(probes) == 0 {
+		return nil
+	}
+	out := &Output{Format: "test-transcript"}
+	verdicts := map[string]int{}
+	for _, p := range probes {
+		p.Method = TranscriptMethod
+		out.Records = append(out.Records, probe(p))
+		verdicts[p.Verdict]++
+	}
+	out.Detail = fmt.Sprintf("%d probes (%s)", len(probes), kindCounts(verdicts))
+	return out
+}
+
+// looksLikeBareCommand accepts a command typed without a prompt ("nslookup kubernetes.default")
+// but not prose that merely mentions the tool ("ping works but curl fails").
+func looksLikeBareCommand(tool, rest string) bool {
+	fs := fields(rest)
+	if len(fs) == 0 || len(fs) > 8 {
+		return false
+	}
+	for _, f := range fs {
+		if strings.HasPrefix(f, "-") || strings.ContainsAny(f, ".:/") {
+			return true
+		}
+	}
+	return false
+}
+
+func normTool(t string) string {
+	t = strings.ToLower(t)
+	switch t {
+	case "tnc":
+		return "test-netconnection"
+	case "iwr":
+		return "invoke-webrequest"
+	case "curl.exe":
+		return "curl.exe"
+	}
+	return t
+}
+
+// positional returns the arguments that are not flags or flag values.
+func positional(args []string, valued map[string]bool) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := strings.Trim(args[i], `"'`)
+		if strings.HasPrefix(a, "-") {
+			if valued[strings.ToLower(a)] && i+1 < len(args) {
+				i++
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func flagValue(args []string, names ...string) string {
+	for i := 0; i+1 < len(args); i++ {
+		for _, n := range names {
+			if strings.EqualFold(args[i], n) {
+				return strings.Trim(args[i+1], `"'`)
+			}
+		}
+	}
+	return ""
+}
+
+func parseSegment(s segment) []wire.ProbeData {
+	switch s.tool {
+	case "nslookup":
+		pos := positional(s.args, nil)
+		query := ""
+		if len(pos) > 0 {
+			query = pos[0]
+		}
+		ps := scanNslookup(s.out, query)
+		if len(ps) == 0 && query != "" && len(s.out) > 0 {
+			return []wire.ProbeData{{Target: query, Protocol: "dns", Verdict: verdictFail, Error: excerpt(s.out, 3), Detail: map[string]any{"tool": "nslookup", "query": query}}}
+		}
+		return ps
+	case "resolve-dnsname":
+		pos := positional(s.args, map[string]bool{"-server": true, "-type": true, "-name": true})
+		query := firstOf(flagValue(s.args, "-Name"), first(pos))
+		server := flagValue(s.args, "-Server")
+		return []wire.ProbeData{resolveDnsName(s.out, query, server)}
+	case "test-netconnection":
+		ps := scanTNC(s.out)
+		if len(ps) == 0 {
+			target := firstOf(flagValue(s.args, "-ComputerName", "-cn"), first(positional(s.args, map[string]bool{"-port": true, "-computername": true, "-cn": true, "-commontcpport": true})))
+			if target != "" && len(s.out) > 0 {
+				return []wire.ProbeData{{Target: target, Protocol: "tcp", Verdict: verdictFail, Error: excerpt(s.out, 3), Detail: map[string]any{"tool": "Test-NetConnection"}}}
+			}
+		}
+		return ps
+	case "ping":
+		return scanPing(s.out)
+	case "curl.exe", "curl", "invoke-webrequest", "wget":
+		target := first(positional(s.args, map[string]bool{"-o": true, "-h": true, "-x": true, "-m": true, "--max-time": true, "-uri": true, "-method": true, "-outfile": true, "-timeoutsec": true}))
+		target = firstOf(flagValue(s.args, "-Uri"), target)
+		if ps := scanWebErrors(s.out, target); len(ps) > 0 {
+			return ps
+		}
+		if target == "" {
+			return nil
+		}
+		if ps := scanCurlErrors(s.out, target); len(ps) > 0 {
+			return ps
+		}
+		if len(strings.TrimSpace(strings.Join(s.out, ""))) == 0 {
+			return nil // no output: nothing proves either way
+		}
+		p := wire.ProbeData{Target: target, Protocol: "http", Verdict: verdictOK, Detail: map[string]any{"tool": s.tool, "output": excerpt(s.out, 5)}}
+		if code := statusCode(s.out); code >= 500 {
+			p.Verdict, p.Error = verdictFail, fmt.Sprintf("HTTP status %d", code)
+		}
+		return []wire.ProbeData{p}
+	}
+	return nil
+}
+
+func first(ss []string) string {
+	if len(ss) > 0 {
+		return ss[0]
+	}
+	return ""
+}
+
+func excerpt(ls []string, n int) string {
+	var keep []string
+	for _, l := range ls {
+		if t := strings.TrimSpace(l); t != "" {
+			keep = append(keep, t)
+			if len(keep) == n {
+				break
+			}
+		}
+	}
+	return strings.Join(keep, " | ")
+}
+
+var (
+	nsServerRe  = regexp.MustCompile(`^Server:\s+(\S+)`)
+	nsAddressRe = regexp.MustCompile(`^Address(?:es)?(?: \d+)?:\s+(\S+)`)
+	nsNameRe    = regexp.MustCompile(`^Name:\s+(\S+)`)
+	nsCantFind  = regexp.MustCompile(`\*\*\* (\S+) can't find (\S+?):? (.+)$`)
+	nsBareIP    = regexp.MustCompile(`^\s+([0-9a-fA-F:.]+)$`)
+)
+
+// scanNslookup reads nslookup's output: a "Server:/Address:" block, then answers ("Name:",
+// "Address(es):") or errors ("*** ... can't find x: Non-existent domain", "DNS request timed
+// out."). One probe per server block.
+func scanNslookup(ls []string, query string) []wire.ProbeData {
+	var out []wire.ProbeData
+	for i := 0; i < len(ls); i++ {
+		m := nsServerRe.FindStringSubmatch(strings.TrimSpace(ls[i]))
+		if m == nil {
+			continue
+		}
+		server, serverAddr := m[1], ""
+		j := i + 1
+		if j < len(ls) {
+			if a := nsAddressRe.FindStringSubmatch(strings.TrimSpace(ls[j])); a != nil {
+				serverAddr = strings.TrimSuffix(a[1], "#53")
+				j++
+			}
+		}
+		// Timeouts print before the Server block too; look back a few lines.
+		timedOut := false
+		for k := max(0, i-4); k < i; k++ {
+			if strings.Contains(ls[k], "DNS request timed out") {
+				timedOut = true
+			}
+		}
+		var answers []string
+		name, errText := "", ""
+		for ; j < len(ls); j++ {
+			t := strings.TrimSpace(ls[j])
+			if nsServerRe.MatchString(t) || isPrompt(ls[j]) || cmdLineRe.MatchString(t) && looksLikeBareCommand("", strings.Join(fields(t)[1:], " ")) {
+				break
+			}
+			switch {
+			case nsNameRe.MatchString(t):
+				name = nsNameRe.FindStringSubmatch(t)[1]
+			case nsAddressRe.MatchString(t) && name != "":
+				answers = append(answers, nsAddressRe.FindStringSubmatch(t)[1])
+			case nsBareIP.MatchString(ls[j]) && name != "":
+				answers = append(answers, strings.TrimSpace(ls[j]))
+			case nsCantFind.MatchString(t):
+				c := nsCantFind.FindStringSubmatch(t)
+				name, errText = c[2], c[3]
+			case strings.Contains(t, "timed out") || strings.Contains(t, "timed-out"):
+				timedOut = true
+			}
+		}
+		q := firstOf(query, name)
+		p := wire.ProbeData{Protocol: "dns", Detail: map[string]any{"tool": "nslookup", "query": q, "server": server}}
+		p.Target = q
+		if serverAddr != "" {
+			p.Target = serverAddr + ":53"
+			p.Detail.(map[string]any)["serverAddress"] = serverAddr
+		}
+		switch {
+		case len(answers) > 0:
+			p.Verdict = verdictOK
+			p.Detail.(map[string]any)["answers"] = answers
+		case errText != "":
+			p.Verdict, p.Error = verdictFail, errText
+			if strings.Contains(errText, "timed") {
+				p.Verdict = verdictTimeout
+			}
+		case timedOut:
+			p.Verdict, p.Error = verdictTimeout, "DNS request timed out"
+		default:
+			continue // a server block with nothing after it
+		}
+		out = append(out, p)
+		i = j - 1
+	}
+	return out
+}
+
+func resolveDnsName(out []string, query, server string) wire.ProbeData {
+	p := wire.ProbeData{Target: query, Protocol: "dns", Detail: map[string]any{"tool": "Resolve-DnsName", "query": query}}
+	if server != "" {
+		p.Target = server + ":53"
+		p.Detail.(map[string]any)["server"] = server
+	}
+	text := strings.Join(out, "\n")
+	var answers []string
+	for _, t := range findUnderlinedTables(out, '-', "Name", "Type") {
+		for _, r := range t.rows {
+			if ip := firstOf(t.get(r, "IPAddress"), t.get(r, "NameHost")); ip != "" {
+				answers = append(answers, ip)
+			}
+		}
+	}
+	switch {
+	case len(answers) > 0:
+		p.Verdict = verdictOK
+		p.Detail.(map[string]any)["answers"] = answers
+	case strings.Contains(text, "timeout period expired") || strings.Contains(text, "timed out"):
+		p.Verdict, p.Error = verdictTimeout, psErrorText(out)
+	case strings.Contains(text, "Resolve-DnsName :") || strings.Contains(text, "does not exist"):
+		p.Verdict, p.Error = verdictFail, psErrorText(out)
+	default:
+		p.Verdict, p.Error = verdictFail, "no answer in the transcript: "+excerpt(out, 2)
+	}
+	return p
+}
+
+// psErrorText returns the message of a PowerShell error record ("Cmdlet : message").
+func psErrorText(ls []string) string {
+	for _, l := range ls {
+		if _, msg, ok := strings.Cut(l, " : "); ok && !strings.HasPrefix(strings.TrimSpace(l), "+") {
+			return strings.TrimSpace(msg)
+		}
+	}
+	return excerpt(ls, 2)
+}
+
+var (
+	pingHeader   = regexp.MustCompile(`^Pinging (\S+)(?: \[(\S+)\])? with \d+ bytes`)
+	pingNotFound = regexp.MustCompile(`Ping request could not find host (\S+?)\.? Please`)
+)
+
+// scanPing reads Windows ping output, which names its target in its first line.
+func scanPing(ls []string) []wire.ProbeData {
+	var out []wire.ProbeData
+	for i := 0; i < len(ls); i++ {
+		t := strings.TrimSpace(ls[i])
+		if m := pingNotFound.FindStringSubmatch(t); m != nil {
+			out = append(out, wire.ProbeData{Target: m[1], Protocol: "icmp", Verdict: verdictFail, Error: "name not resolved: " + t, Detail: map[string]any{"tool": "ping"}})
+			continue
+		}
+		m := pingHeader.FindStringSubmatch(t)
+		if m == nil {
+			continue
+		}
+		p := wire.ProbeData{Target: firstOf(m[2], m[1]), Protocol: "icmp", Detail: map[string]any{"tool": "ping", "host": m[1]}}
+		replies, timeouts, unreachable := 0, 0, 0
+		j := i + 1
+		for ; j < len(ls); j++ {
+			l := strings.TrimSpace(ls[j])
+			if pingHeader.MatchString(l) || isPrompt(ls[j]) {
+				break
+			}
+			switch {
+			case strings.HasPrefix(l, "Reply from") && strings.Contains(l, "bytes="):
+				replies++
+			case strings.HasPrefix(l, "Reply from"), strings.Contains(l, "unreachable"), strings.Contains(l, "General failure"), strings.Contains(l, "transmit failed"):
+				unreachable++
+				if p.Error == "" {
+					p.Error = l
+				}
+			case strings.HasPrefix(l, "Request timed out"):
+				timeouts++
+			}
+		}
+		switch {
+		case replies > 0:
+			p.Verdict = verdictOK
+		case unreachable > 0:
+			p.Verdict = verdictFail
+		case timeouts > 0:
+			p.Verdict, p.Error = verdictTimeout, "Request timed out"
+		default:
+			i = j - 1
+			continue
+		}
+		p.Detail.(map[string]any)["replies"] = replies
+		out = append(out, p)
+		i = j - 1
+	}
+	return out
+}
+
+// scanTNC reads Test-NetConnection's result blocks (ComputerName, RemoteAddress, RemotePort,
+// TcpTestSucceeded or PingSucceeded) and its WARNING lines.
+func scanTNC(ls []string) []wire.ProbeData {
+	var out []wire.ProbeData
+	var warnings []string
+	for _, l := range ls {
+		if w, ok := strings.CutPrefix(strings.TrimSpace(l), "WARNING: "); ok {
+			warnings = append(warnings, w)
+		}
+	}
+	for _, b := range formatListBlocks(ls) {
+		tcp, hasTCP := b["TcpTestSucceeded"]
+		ping, hasPing := b["PingSucceeded"]
+		if _, ok := b["ComputerName"]; !ok || (!hasTCP && !hasPing) {
+			continue
+		}
+		host := firstOf(b["RemoteAddress"], b["ComputerName"])
+		p := wire.ProbeData{Detail: map[string]any{"tool": "Test-NetConnection", "computerName": b["ComputerName"]}}
+		if hasTCP {
+			p.Protocol, p.Target = "tcp", host
+			if port := b["RemotePort"]; port != "" {
+				p.Target = host + ":" + port
+			}
+			if strings.EqualFold(tcp, "True") {
+				p.Verdict = verdictOK
+			} else {
+				p.Verdict = verdictFail
+			}
+		} else {
+			p.Protocol, p.Target = "icmp", host
+			if strings.EqualFold(ping, "True") {
+				p.Verdict = verdictOK
+			} else {
+				p.Verdict = verdictFail
+			}
+		}
+		if p.Verdict == verdictFail && len(warnings) > 0 {
+			p.Error = strings.Join(warnings, "; ")
+		}
+		if rtt := b["PingReplyDetails (RTT)"]; rtt != "" {
+			if n, err := strconv.Atoi(strings.TrimSuffix(rtt, " ms")); err == nil && p.Verdict == verdictOK {
+				p.LatencyMS = int64(n)
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+var (
+	webRemoteName = regexp.MustCompile(`remote name could not be resolved: '([^']+)'`)
+	curlErr       = regexp.MustCompile(`^curl: \((\d+)\) (.+)$`)
+	statusCodeRe  = regexp.MustCompile(`^StatusCode\s*:\s*(\d+)`)
+	httpStatusRe  = regexp.MustCompile(`^< HTTP/[\d.]+ (\d+)`)
+)
+
+// scanWebErrors reads Invoke-WebRequest's (and PowerShell's curl alias's) error records.
+func scanWebErrors(ls []string, target string) []wire.ProbeData {
+	text := strings.Join(ls, "\n")
+	if !strings.Contains(text, "Invoke-WebRequest") && !strings.Contains(text, "curl : ") && !strings.Contains(text, "iwr : ") &&
+		!strings.Contains(text, "WebCmdletWebResponseException") {
+		return nil
+	}
+	p := wire.ProbeData{Target: target, Protocol: "http", Detail: map[string]any{"tool": "Invoke-WebRequest"}}
+	if m := webRemoteName.FindStringSubmatch(text); m != nil {
+		p.Target = firstOf(p.Target, m[1])
+		p.Verdict, p.Error = verdictFail, "could not resolve "+m[1]
+	} else if strings.Contains(text, "timed out") {
+		p.Verdict, p.Error = verdictTimeout, psErrorText(ls)
+	} else if code := statusCode(ls); code > 0 && code < 400 {
+		p.Verdict = verdictOK
+	} else {
+		p.Verdict, p.Error = verdictFail, psErrorText(ls)
+	}
+	if p.Target == "" {
+		return nil
+	}
+	return []wire.ProbeData{p}
+}
+
+func scanCurlErrors(ls []string, target string) []wire.ProbeData {
+	for _, l := range ls {
+		m := curlErr.FindStringSubmatch(strings.TrimSpace(l))
+		if m == nil {
+			continue
+		}
+		p := wire.ProbeData{Target: target, Protocol: "http", Verdict: verdictFail, Error: m[2], Detail: map[string]any{"tool": "curl", "curlExit": m[1]}}
+		if m[1] == "28" {
+			p.Verdict = verdictTimeout
+		}
+		return []wire.ProbeData{p}
+	}
+	return nil
+}
+
+func statusCode(ls []string) int {
+	for _, l := range ls {
+		t := strings.TrimSpace(l)
+		if m := statusCodeRe.FindStringSubmatch(t); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return n
+		}
+		if m := httpStatusRe.FindStringSubmatch(t); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return n
+		}
+	}
+	return 0
+}
