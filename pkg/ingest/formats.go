@@ -26,6 +26,8 @@ var registry = []Recogniser{
 		Describe: "Get-WinEvent | ConvertTo-Json, and winnet's events.json"},
 	{Name: "state-json", Class: Whole, Fn: recogniseStateJSON,
 		Describe: "Get-Service, Get-Process, Get-NetTCPConnection, Get-ComputerInfo | ConvertTo-Json; winnet scenario files"},
+	{Name: "host-state-json", Class: Whole, Fn: recogniseHostStateJSON,
+		Describe: "winnet's host network state JSON (adapters, routes, neighbors, DNS client, TCP counts, port ranges, firewall, hotfixes), as scenario folders hold it"},
 	{Name: "wevtutil-xml", Class: Whole, Fn: recogniseWevtutilXML,
 		Describe: "wevtutil qe CHANNEL /f:xml or /f:RenderedXml"},
 	{Name: "log", Class: Whole, Fn: recogniseLog,
