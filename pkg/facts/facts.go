@@ -96,6 +96,9 @@ func Gather(ctx context.Context, c kubernetes.Interface, node, namespace string)
 	}
 	if nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
 		in.Nodes = nodes.Items
+	} else if in.Node != nil {
+		in.Nodes = []corev1.Node{*in.Node}
+		missing["nodes"] = reason(err) + "; only the target node is known, so other nodes' pod subnets and addresses are unknown"
 	} else {
 		missing["nodes"] = reason(err) + "; remote pod subnets and node addresses are unknown"
 	}
@@ -107,7 +110,12 @@ func Gather(ctx context.Context, c kubernetes.Interface, node, namespace string)
 			FieldSelector: fields.OneTermEqualSelector("spec.nodeName", node).String()})
 	}
 	if err == nil {
-		in.Pods = pods.Items
+		// Filter again: field selectors are not honoured by every server (or test fake).
+		for _, p := range pods.Items {
+			if p.Spec.NodeName == node {
+				in.Pods = append(in.Pods, p)
+			}
+		}
 	} else {
 		missing["pods"] = reason(err)
 	}
