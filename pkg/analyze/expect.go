@@ -36,6 +36,7 @@ type expected struct {
 	allReady   int      // ready endpoints cluster-wide, before narrowing
 	targetPort int      // 0 when unknown
 	skip       string   // why kube-proxy creates no load balancer here ("" = it should exist)
+	lb         int      // index of the HNS load balancer serving it, -1 when none
 }
 
 func (e *expected) svcName() string { return e.svc.Namespace + "/" + e.svc.Name }
@@ -56,10 +57,20 @@ func (e *expected) frontText() string {
 
 type expectations struct {
 	list       []expected
-	byFront    map[snapshot.Frontend][]int // indexes into list
-	hcPorts    map[int]*corev1.Service     // healthCheckNodePort -> Service
+	claimedBy  []int                     // per HNS load balancer: an expectation it serves (one kube-proxy should program if any), -1 none
+	byFront    map[snapshot.Frontend]int // first index into list with this front end
+	next       []int                     // next index with the same front end, -1 at the end
+	hcPorts    map[int]*corev1.Service   // healthCheckNodePort -> Service
 	skippedV6  int
 	missingWhy string // non-empty when the Services or EndpointSlices could not be read
+}
+
+// first returns the first expectation with front end f, or -1; follow e.next from there.
+func (e *expectations) first(f snapshot.Frontend) int {
+	if i, ok := e.byFront[f]; ok {
+		return i
+	}
+	return -1
 }
 
 func protoOf(p *corev1.ServicePort) string {
@@ -81,7 +92,7 @@ type backendSet struct {
 func (x *index) backendsFor(svc *corev1.Service, p *corev1.ServicePort) backendSet {
 	var bs backendSet
 	var termAll, termLocal []string
-	for _, sl := range x.slicesBySvc[svc.Namespace+"/"+svc.Name] {
+	for _, sl := range x.slicesBySvc[nsName{svc.Namespace, svc.Name}] {
 		if sl.AddressType == discoveryv1.AddressTypeFQDN {
 			continue
 		}
@@ -150,7 +161,7 @@ func (x *index) expectations() *expectations {
 	if x.exp != nil {
 		return x.exp
 	}
-	e := &expectations{byFront: map[snapshot.Frontend][]int{}, hcPorts: map[int]*corev1.Service{}}
+	e := &expectations{hcPorts: map[int]*corev1.Service{}}
 	x.exp = e
 	if why := x.clusterMissing("services"); why != "" {
 		e.missingWhy = why
@@ -162,6 +173,20 @@ func (x *index) expectations() *expectations {
 	}
 	v6 := x.nodeHasIPv6()
 	dsr := x.dsrSupported()
+	n := 0 // size everything once: Services can number in the tens of thousands
+	for i := range x.c.Services {
+		s := &x.c.Services[i]
+		fronts := len(s.Spec.ClusterIPs) + len(s.Spec.ExternalIPs) + len(s.Status.LoadBalancer.Ingress) + 2
+		n += fronts * len(s.Spec.Ports)
+	}
+	e.list = make([]expected, 0, n)
+	e.claimedBy = make([]int, len(x.s.LoadBalancers))
+	for i := range e.claimedBy {
+		e.claimedBy[i] = -1
+	}
+	var buf []int
+	e.next = make([]int, 0, n)
+	e.byFront = make(map[snapshot.Frontend]int, n)
 	for i := range x.c.Services {
 		svc := &x.c.Services[i]
 		ips := serviceIPs(svc)
@@ -197,8 +222,28 @@ func (x *index) expectations() *expectations {
 				case len(ex.backends) == 0:
 					ex.skip = "its traffic policy is Local and no endpoint is on this node"
 				}
-				e.byFront[ex.front] = append(e.byFront[ex.front], len(e.list))
+				k := len(e.list)
+				// Match the HNS load balancers once; the rules read ex.lb and claimedBy.
+				buf = x.lbIndexes(ex.front, buf[:0])
+				ex.lb = -1
+				if len(buf) > 0 {
+					ex.lb = buf[0]
+				}
+				for _, i := range buf {
+					if c := e.claimedBy[i]; c < 0 || (e.list[c].skip != "" && ex.skip == "") {
+						e.claimedBy[i] = k
+					}
+				}
 				e.list = append(e.list, ex)
+				e.next = append(e.next, -1)
+				if first, ok := e.byFront[ex.front]; ok {
+					for e.next[first] >= 0 {
+						first = e.next[first]
+					}
+					e.next[first] = k
+				} else {
+					e.byFront[ex.front] = k
+				}
 			}
 			for _, ip := range ips {
 				add(frontClusterIP, ip, int(p.Port), itpLocal)
@@ -220,19 +265,18 @@ func (x *index) expectations() *expectations {
 	return e
 }
 
-// lbsFor finds the HNS load balancers serving an expected front end. NodePort load
-// balancers have no VIP, but some HNS versions list the node's address instead.
-func (x *index) lbsFor(ex *expected) []*snapshot.LoadBalancer {
-	lbs := x.sx.LBsByFrontend[ex.front]
-	if len(lbs) > 0 || ex.front.VIP != "" {
-		return lbs
+// lbIndexes finds the HNS load balancers serving a front end. NodePort load balancers have
+// no VIP, but some HNS versions list the node's address instead.
+func (x *index) lbIndexes(f snapshot.Frontend, buf []int) []int {
+	buf = x.sx.LBIndexes(f, buf)
+	if len(buf) > 0 || f.VIP != "" {
+		return buf
 	}
 	for ip := range x.nodeIPs {
-		f := ex.front
 		f.VIP = ip
-		lbs = append(lbs, x.sx.LBsByFrontend[f]...)
+		buf = x.sx.LBIndexes(f, buf)
 	}
-	return lbs
+	return buf
 }
 
 // backendIPs resolves a load balancer's endpoint IDs to IPs; dangling IDs are returned apart.
@@ -245,6 +289,42 @@ func (x *index) backendIPs(lb *snapshot.LoadBalancer) (ips, dangling []string) {
 		}
 	}
 	return ips, dangling
+}
+
+// danglingCount counts a load balancer's endpoint IDs that HNS no longer has.
+func (x *index) danglingCount(lb *snapshot.LoadBalancer) int {
+	n := 0
+	for _, id := range lb.EndpointIDs {
+		if x.sx.EndpointByID[id] == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// sameBackends reports whether a load balancer's endpoints are exactly the expected IPs,
+// without allocating (backend lists are short).
+func (x *index) sameBackends(lb *snapshot.LoadBalancer, want []string) bool {
+	if len(lb.EndpointIDs) != len(want) {
+		return false
+	}
+	for _, id := range lb.EndpointIDs {
+		e := x.sx.EndpointByID[id]
+		if e == nil {
+			return false
+		}
+		found := false
+		for _, w := range want {
+			if w == e.IP {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // diff returns the members of a not in b, sorted.

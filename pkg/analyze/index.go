@@ -32,15 +32,37 @@ type index struct {
 	podsByIP      map[string]*facts.PodInfo
 	nodePodsByIP  map[string]*corev1.Pod
 	servicesByIP  map[string]*corev1.Service // ClusterIPs, external IPs and load balancer ingress IPs
-	slicesBySvc   map[string][]*discoveryv1.EndpointSlice
+	slicesBySvc   map[nsName][]*discoveryv1.EndpointSlice
 	nsLabels      map[string]map[string]string
 	policiesByNS  map[string][]*networkingv1.NetworkPolicy
-	endpointAddrs map[string]bool // every EndpointSlice address
+	endpointAddrs map[string]bool // every EndpointSlice address; built on first use
 
 	exp        *expectations
 	kp         *kubeProxyLog
 	sourceVIPs map[string]bool
 	compiled   map[string][]*cpolicy // NetworkPolicies by namespace, compiled on first use
+	reqPorts   []requiredPort
+}
+
+// nsName keys objects by namespace and name without building a string.
+type nsName struct{ ns, name string }
+
+// isEndpointAddr reports whether any EndpointSlice lists ip.
+func (x *index) isEndpointAddr(ip string) bool {
+	if x.c == nil {
+		return false
+	}
+	if x.endpointAddrs == nil {
+		x.endpointAddrs = map[string]bool{}
+		for i := range x.c.EndpointSlices {
+			for _, e := range x.c.EndpointSlices[i].Endpoints {
+				for _, a := range e.Addresses {
+					x.endpointAddrs[a] = true
+				}
+			}
+		}
+	}
+	return x.endpointAddrs[ip]
 }
 
 // lbSourceVIPs is the set of source VIPs the load balancers use.
@@ -132,21 +154,15 @@ func newIndex(in Input) *index {
 			}
 		}
 	}
-	x.slicesBySvc = make(map[string][]*discoveryv1.EndpointSlice, len(c.Services))
-	x.endpointAddrs = map[string]bool{}
+	x.slicesBySvc = make(map[nsName][]*discoveryv1.EndpointSlice, len(c.Services))
 	for i := range c.EndpointSlices {
 		sl := &c.EndpointSlices[i]
 		name := sl.Labels[discoveryv1.LabelServiceName]
 		if name == "" {
 			continue
 		}
-		k := sl.Namespace + "/" + name
+		k := nsName{sl.Namespace, name}
 		x.slicesBySvc[k] = append(x.slicesBySvc[k], sl)
-		for _, e := range sl.Endpoints {
-			for _, a := range e.Addresses {
-				x.endpointAddrs[a] = true
-			}
-		}
 	}
 	x.nsLabels = make(map[string]map[string]string, len(c.Namespaces))
 	for _, ns := range c.Namespaces {

@@ -376,7 +376,7 @@ func dnsResolutionFailed(in Input) ([]Finding, string) {
 		var cause []string
 		if in.Snapshot.HaveLoadBalancers() {
 			for _, proto := range []string{"UDP", "TCP"} {
-				if len(x.sx.LBsByFrontend[snapshot.Frontend{VIP: server, Protocol: proto, Port: 53}]) == 0 && x.c != nil && x.servicesByIP[server] != nil {
+				if !x.sx.HasLB(snapshot.Frontend{VIP: server, Protocol: proto, Port: 53}) && x.c != nil && x.servicesByIP[server] != nil {
 					cause = append(cause, fmt.Sprintf("no HNS load balancer for %s:53/%s (service-lb-missing)", server, proto))
 				}
 			}

@@ -343,7 +343,11 @@ type requiredPort struct {
 // requiredPorts lists what kubelet, kube-proxy's NodePorts and the overlay need bound or
 // programmable on this node.
 func (x *index) requiredPorts() []requiredPort {
+	if x.reqPorts != nil {
+		return x.reqPorts
+	}
 	out := []requiredPort{{"tcp", 10250, "kubelet", SeverityError}}
+	defer func() { x.reqPorts = out }()
 	if n := x.clusterNetwork(); n != nil && n.IsOverlay() {
 		port := n.VxlanPort
 		if port == 0 && x.s.Flannel != nil && x.s.Flannel.Port > 0 {
@@ -368,7 +372,7 @@ func (x *index) requiredPorts() []requiredPort {
 					continue
 				}
 				seen[k] = true
-				out = append(out, requiredPort{proto, int(p.NodePort), fmt.Sprintf("NodePort of Service %s/%s", s.Namespace, s.Name), SeverityError})
+				out = append(out, requiredPort{proto, int(p.NodePort), "NodePort of Service " + s.Namespace + "/" + s.Name, SeverityError})
 			}
 		}
 	}

@@ -309,7 +309,7 @@ func staleRemoteEndpoint(in Input) ([]Finding, string) {
 		}
 		isServiceVIP := x.c != nil && x.servicesByIP[e.IP] != nil
 		var why []string
-		if ownersKnown && x.podsByIP[e.IP] == nil && x.nodesByIP[e.IP] == nil && !isServiceVIP && !x.endpointAddrs[e.IP] && !x.nodeIPs[e.IP] {
+		if ownersKnown && x.podsByIP[e.IP] == nil && x.nodesByIP[e.IP] == nil && !isServiceVIP && !x.isEndpointAddr(e.IP) && !x.nodeIPs[e.IP] {
 			why = append(why, "its IP belongs to no pod, node or Service")
 			orphans++
 		}

@@ -117,7 +117,7 @@ func serviceLBMissing(in Input) ([]Finding, string) {
 	var sp svcProblems
 	for i := range e.list {
 		ex := &e.list[i]
-		if ex.skip != "" || len(x.lbsFor(ex)) > 0 {
+		if ex.skip != "" || ex.lb >= 0 {
 			continue
 		}
 		var ev []Evidence
@@ -233,39 +233,24 @@ func serviceLBStale(in Input) ([]Finding, string) {
 	dangling := 0
 	for i := range x.s.LoadBalancers {
 		lb := &x.s.LoadBalancers[i]
-		vips := lb.FrontendVIPs
-		if len(vips) == 0 {
-			vips = []string{""}
-		}
 		var why []string
-		for _, vip := range vips {
+		switch c := e.claimedBy[i]; {
+		case c >= 0 && e.list[c].skip != "":
+			ex := &e.list[c]
+			why = append(why, fmt.Sprintf("front end %s belongs to Service %s, which kube-proxy should not program: %s", ex.frontText(), ex.svcName(), ex.skip))
+		case c < 0:
 			for _, p := range lb.Ports {
-				f := snapshot.Frontend{VIP: vip, Protocol: p.Protocol, Port: p.ExternalPort}
-				idx, known := e.byFront[f]
-				if !known && x.nodeIPs[vip] {
-					idx, known = e.byFront[snapshot.Frontend{Protocol: p.Protocol, Port: p.ExternalPort}]
+				if e.hcPorts[p.ExternalPort] != nil || p.ExternalPort == hz {
+					continue // the health-check load balancer kube-proxy adds for ingress IPs (forwardHealthCheckVip)
 				}
-				switch {
-				case !known && (e.hcPorts[p.ExternalPort] != nil || p.ExternalPort == hz):
-					// The health-check load balancer kube-proxy adds for ingress IPs (forwardHealthCheckVip).
-				case !known:
-					why = append(why, fmt.Sprintf("front end %s:%d/%s matches no Service", orNodePort(vip), p.ExternalPort, p.Protocol))
-				default:
-					allSkipped := true
-					for _, k := range idx {
-						if e.list[k].skip == "" {
-							allSkipped = false
-						}
-					}
-					if allSkipped {
-						ex := &e.list[idx[0]]
-						why = append(why, fmt.Sprintf("front end %s:%d/%s belongs to Service %s, which kube-proxy should not program: %s",
-							orNodePort(vip), p.ExternalPort, p.Protocol, ex.svcName(), ex.skip))
-					}
+				vip := "<node>"
+				if len(lb.FrontendVIPs) > 0 {
+					vip = strings.Join(lb.FrontendVIPs, ",")
 				}
+				why = append(why, fmt.Sprintf("front end %s:%d/%s matches no Service", vip, p.ExternalPort, p.Protocol))
 			}
 		}
-		if haveEPs {
+		if haveEPs && x.danglingCount(lb) > 0 {
 			if _, gone := x.backendIPs(lb); len(gone) > 0 {
 				dangling++
 				why = append(why, fmt.Sprintf("references %d endpoint(s) that no longer exist (%s)", len(gone), listOrNone(gone)))
@@ -294,11 +279,14 @@ func serviceLBStale(in Input) ([]Finding, string) {
 	return []Finding{f}, ""
 }
 
-func orNodePort(vip string) string {
-	if vip == "" {
-		return "<node>"
+// portsMatch reports whether the load balancer forwards the expected front end to the target port.
+func portsMatch(lb *snapshot.LoadBalancer, ex *expected) bool {
+	for _, p := range lb.Ports {
+		if p.Protocol == ex.front.Protocol && p.ExternalPort == ex.front.Port && p.InternalPort != ex.targetPort && p.InternalPort != 0 {
+			return false
+		}
 	}
-	return vip
+	return true
 }
 
 // serviceLBBackendsMismatch: a load balancer's backends differ from what the Service's ready
@@ -321,11 +309,13 @@ func serviceLBBackendsMismatch(in Input) ([]Finding, string) {
 		if ex.skip != "" {
 			continue
 		}
-		lbs := x.lbsFor(ex)
-		if len(lbs) == 0 {
+		if ex.lb < 0 {
 			continue // service-lb-missing
 		}
-		lb := lbs[0]
+		lb := &x.s.LoadBalancers[ex.lb]
+		if x.sameBackends(lb, ex.backends) && (ex.targetPort == 0 || portsMatch(lb, ex)) {
+			continue
+		}
 		ips, gone := x.backendIPs(lb)
 		missing, extra := diff(ex.backends, ips), diff(ips, ex.backends)
 		var what []string

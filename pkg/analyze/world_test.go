@@ -24,6 +24,7 @@ type world struct {
 }
 
 func (w *world) input() Input {
+	w.s.Reindex() // tests change the snapshot after building it
 	c := facts.Assemble(w.objs)
 	c.ServiceCIDRs = w.objs.ServiceCIDRs
 	in := Input{Snapshot: w.s, Cluster: c}
@@ -35,19 +36,6 @@ func (w *world) input() Input {
 		}
 	}
 	return in
-}
-
-// reindex drops the snapshot's cached index after a test changed it.
-func (w *world) reindex() { *w.s = cloneSnapshot(w.s) }
-
-func cloneSnapshot(s *snapshot.Snapshot) snapshot.Snapshot {
-	c := *s
-	c.Endpoints = append([]snapshot.Endpoint(nil), s.Endpoints...)
-	c.LoadBalancers = append([]snapshot.LoadBalancer(nil), s.LoadBalancers...)
-	c.Networks = append([]snapshot.Network(nil), s.Networks...)
-	c.Namespaces = append([]snapshot.Namespace(nil), s.Namespaces...)
-	c.Files = append([]wire.FileData(nil), s.Files...)
-	return c
 }
 
 var allKinds = []string{wire.KindHCNNetworks, wire.KindHCNEndpoints, wire.KindHNSEndpointsV1, wire.KindHCNLoadBalancers,

@@ -112,7 +112,7 @@ func InferRole(p string) string {
 		return wire.RoleFlannelSubnetEnv
 	case strings.Contains(base, "ipam") && ext == ".json":
 		return wire.RoleIPAMState
-	case (strings.Contains(lp, "/cni/") || strings.Contains(lp, "/net.d/")) && (ext == ".conf" || ext == ".conflist" || ext == ".json"):
+	case ext == ".conflist" || (strings.Contains(lp, "cni") || strings.Contains(lp, "/net.d/")) && (ext == ".conf" || ext == ".json"):
 		return wire.RoleCNIConfig
 	case strings.Contains(lp, "containerd") && ext == ".toml":
 		return wire.RoleContainerdConfig
@@ -122,14 +122,24 @@ func InferRole(p string) string {
 				return wire.RoleLogPrefix + c
 			}
 		}
-	case strings.Contains(base, "kube-proxy") || strings.Contains(base, "kubeproxy"):
-		if ext == ".yaml" || ext == ".yml" || ext == ".json" || ext == ".conf" {
-			return wire.RoleKubeProxyConfig
-		}
-	case strings.Contains(lp, "kubelet") && (ext == ".yaml" || ext == ".yml"):
-		return wire.RoleKubeletConfig
+	case strings.Contains(lp, "kube-proxy") || strings.Contains(lp, "kubeproxy"):
+		return componentFileRole(base, ext, wire.RoleKubeProxyConfig, wire.RoleKubeProxyArgs)
+	case strings.Contains(lp, "kubelet"):
+		return componentFileRole(base, ext, wire.RoleKubeletConfig, wire.RoleKubeletArgs)
 	case strings.Contains(lp, "calico") && ext == ".ps1" && strings.Contains(base, "config"):
 		return wire.RoleCalicoConfig
+	}
+	return ""
+}
+
+// componentFileRole tells a component's config file (YAML/JSON) from its command line (an
+// .args file, a start script, a saved command line).
+func componentFileRole(base, ext, config, args string) string {
+	switch {
+	case ext == ".yaml" || ext == ".yml" || ext == ".json" || ext == ".conf":
+		return config
+	case ext == ".args" || ext == ".cmd" || ext == ".ps1" || strings.Contains(base, "args") || strings.Contains(base, "cmdline"):
+		return args
 	}
 	return ""
 }

@@ -185,3 +185,18 @@ func TestInferRole(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestInferArgsRoles(t *testing.T) {
+	for path, want := range map[string]string{
+		`C:\k\kubeproxy.args`:            wire.RoleKubeProxyArgs,
+		`C:\hpc\kube-proxy\args.txt`:     wire.RoleKubeProxyArgs,
+		`C:\k\start-kubeproxy.ps1`:       wire.RoleKubeProxyArgs,
+		`C:\k\kubelet.args`:              wire.RoleKubeletArgs,
+		`C:\hpc\kube-proxy\config.yaml`:  wire.RoleKubeProxyConfig,
+		`C:\var\log\kubelet\kubelet.log`: wire.RoleLogPrefix + wire.LogKubelet,
+	} {
+		if got := InferRole(path); got != want {
+			t.Errorf("InferRole(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -160,14 +160,14 @@ func TestDecodeLoadBalancersV1AndV2(t *testing.T) {
 		t.Fatalf("load balancers (-want +got):\n%s", diff)
 	}
 	x := s.Index()
-	if got := x.LBsByFrontend[Frontend{VIP: "", Protocol: "TCP", Port: 30080}]; len(got) != 1 || got[0].ID != "l2" {
+	if got := x.LBsFor(Frontend{VIP: "", Protocol: "TCP", Port: 30080}); len(got) != 1 || got[0].ID != "l2" {
 		t.Errorf("NodePort frontend lookup = %v", got)
 	}
 	if x.LBRefs["bbb"] != 1 || x.LBRefs["ddd"] != 1 || x.LBRefs["zzz"] != 0 {
 		t.Errorf("LBRefs = %v", x.LBRefs)
 	}
-	if len(x.LBsByVIP["10.96.0.10"]) != 1 {
-		t.Errorf("LBsByVIP = %v", x.LBsByVIP)
+	if len(x.LBsWithVIP("10.96.0.10")) != 1 || len(x.LBsWithVIP("")) != 1 || x.HasLB(Frontend{VIP: "10.96.0.10", Protocol: "TCP", Port: 53}) {
+		t.Errorf("VIP lookups wrong")
 	}
 }
 
