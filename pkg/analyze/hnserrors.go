@@ -102,6 +102,20 @@ func DecodeHNSError(code string) string {
 	return win32Errors[v]
 }
 
+// codeAdvice says what a code usually means for kube-proxy on Windows and what to do, from
+// the reports that tie the code to a cause.
+var codeAdvice = map[string]string{
+	"0x803b0013": "0x803b0013 (port already exists): a stale HNS policy or a reserved port holds the front end (hcsshim#1043); restart kube-proxy, and check excluded port ranges if it returns.",
+	"0xb7":       "0xb7 (already exists): HNS restored its load balancers after a restart while kube-proxy thought them gone (kubernetes/kubernetes#139519); restart kube-proxy.",
+	"0x800700b7": "0x800700b7 (already exists): HNS restored its load balancers after a restart while kube-proxy thought them gone (kubernetes/kubernetes#139519); restart kube-proxy.",
+	"0x803b0007": "0x803b0007 (switch port not found): a backend's endpoint port vanished, typically after a pod was deleted or HNS restarted (hcsshim#1043); restart kube-proxy.",
+	"0x803b0001": "0x803b0001 (network not found): the CNI recreated the HNS network; restart kube-proxy after the CNI so it binds to the new network.",
+	"0x803b002f": "0x803b002f (address invalid or reserved): a VIP or source VIP is an address HNS reserves (kubernetes/kubernetes#100962); pick another address.",
+	"0x800706ba": "0x800706ba (RPC server unavailable): HNS is not answering; check the hns service (Get-Service hns) and the System log for 7031.",
+	"0x80070057": "0x80070057 (invalid parameter): HNS rejected the request's parameters, often a feature this HNS version lacks (DSR, session affinity); compare kube-proxy's flags with the HNS version.",
+	"0x8007139f": "0x8007139f (invalid state): the object is not in a state HNS can change; restart kube-proxy, and HNS if it persists.",
+}
+
 var (
 	hexCode     = regexp.MustCompile(`0x[0-9a-fA-F]{2,8}\b`)
 	decimalCode = regexp.MustCompile(`(?i)"?ErrorCode"?\s*[:=]\s*(\d{6,10})`)

@@ -562,7 +562,7 @@ func outboundNATExceptionsMismatch(in Input) ([]Finding, string) {
 			if flat && x.c != nil {
 				for _, nd := range x.c.Nodes {
 					for _, ip := range nd.InternalIPs {
-						if a, ok := parseAddr(ip); ok && a.Is4() && !addrCovered(a, exc) {
+						if a, ok := parseAddr(ip); ok && a.Is4() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !addrCovered(a, exc) {
 							note("node "+ip, SeverityWarning, fmt.Sprintf("node %s's address %s (the VNET/node range) is not excepted: pods reach other nodes as the node IP", nd.Name, ip))
 						}
 					}

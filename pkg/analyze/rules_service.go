@@ -594,6 +594,15 @@ func kubeProxyPolicyErrors(in Input) ([]Finding, string) {
 			"start); if the errors return, check excluded port ranges and the CNI.",
 		Objects: []ObjectRef{nodeRef(x.node)},
 	}
+	var advice []string
+	for _, c := range codes {
+		if a := codeAdvice[c]; a != "" {
+			advice = append(advice, a)
+		}
+	}
+	if len(advice) > 0 {
+		f.Remediation += " " + strings.Join(advice, " ")
+	}
 	last := lines[len(lines)-1]
 	if start, ok := kp.lastStart(); ok && !last.t.IsZero() && !start.t.IsZero() && start.t.After(last.t) {
 		f.Severity = SeverityWarning

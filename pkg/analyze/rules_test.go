@@ -395,6 +395,9 @@ var ruleCases = []ruleCase{
 	}, want: true, sev: SeverityError},
 	{id: "outboundnat-exceptions-mismatch", name: "healthy", want: false},
 	{id: "outboundnat-exceptions-mismatch", name: "overlay needs no node range", overlay: true, want: false},
+	{id: "outboundnat-exceptions-mismatch", name: "a loopback node address is not a VNET range", mutate: func(w *world) {
+		w.objs.Nodes[1].Status.Addresses[0].Address = "127.0.0.1"
+	}, want: false},
 	// networkpolicy-snat-conflict
 	{id: "networkpolicy-snat-conflict", name: "policy allows shop by namespace but web's traffic is NATed", mutate: func(w *world) {
 		setExceptions(w, "10.244.1.0/24", "10.96.0.0/12", "10.0.0.0/16")
@@ -751,3 +754,37 @@ func fmtInt(i int) string {
 }
 
 var _ = facts.RoleCNI
+
+func TestDecodeHNSError(t *testing.T) {
+	for code, want := range map[string]string{
+		"0x803b0013": "port already exists",
+		"0x803B0007": "switch port not found",
+		"0x803b002f": "address invalid or reserved",
+		"0x80070057": "invalid parameter",
+		"0x8007139f": "invalid state (the resource is not in the correct state)",
+		"0x800706ba": "RPC server unavailable (HNS not answering)",
+		"0x490":      "element not found",
+		"0x80070490": "element not found",
+		"0xb7":       "already exists",
+		"2151350279": "switch port not found", // HNS's decimal ErrorCode for 0x803B0007
+		"0x12345678": "",
+		"nonsense":   "",
+	} {
+		if got := DecodeHNSError(code); got != want {
+			t.Errorf("DecodeHNSError(%q) = %q, want %q", code, got, want)
+		}
+	}
+	got := errorCodesIn(`err="hcnCreateLoadBalancer failed in Win32: The switch-port was not found. (0x803b0007) {\"ErrorCode\":2151350279}"`)
+	if len(got) != 1 || got[0].Code != "0x803b0007" {
+		t.Errorf("errorCodesIn = %+v, want the one code once", got)
+	}
+}
+
+func TestPolicyErrorAdviceNamesTheCause(t *testing.T) {
+	w := healthyL2Bridge()
+	w.s.Files[0].Content += `E1126 01:02:03.456789    4242 proxier.go:1234] "Policy creation failed" err="hcnCreateLoadBalancer failed in Win32: Cannot create a file when that file already exists. (0xb7)"` + "\n"
+	fs, _ := kubeProxyPolicyErrors(w.input())
+	if len(fs) != 1 || !strings.Contains(fs[0].Remediation, "kubernetes/kubernetes#139519") || !strings.Contains(fs[0].Title, "0xb7 already exists") {
+		t.Fatalf("findings = %+v", fs)
+	}
+}
