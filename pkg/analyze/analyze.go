@@ -1,5 +1,9 @@
 // Package analyze judges a node snapshot against the cluster's facts. Every rule is a pure
-// function of its Input returning findings; ids are the stable contract listed in FINDINGS.md.
+// function of its Input returning findings; ids are the stable contract listed in FINDINGS.md
+// (the project's catalog) and in this package's FINDINGS.md (ids added here).
+//
+// Rules share one index (index.go) built once per Run, so a node with tens of thousands of
+// Services and load balancers is judged in linear time.
 package analyze
 
 import (
@@ -26,6 +30,8 @@ type Finding struct {
 	Evidence    []Evidence  `json:"evidence,omitempty"`
 	Remediation string      `json:"remediation"`
 	Objects     []ObjectRef `json:"objects,omitempty"`
+	// SeverityReason says why the severity differs from the id's default, when it does.
+	SeverityReason string `json:"severityReason,omitempty"`
 }
 
 // Evidence points at what proves a finding: which artifact, and which object or line in it.
@@ -53,6 +59,8 @@ type Input struct {
 	Snapshot *snapshot.Snapshot
 	Cluster  *facts.Cluster // may be nil (offline analysis without cluster objects)
 	Pod      *corev1.Pod    // the target pod; nil for node targets
+
+	x *index // shared lookups; built by Run, or on demand when a rule is called directly
 }
 
 // Result is the analyzer's output.
@@ -61,27 +69,73 @@ type Result struct {
 	NotChecked []NotChecked `json:"notChecked,omitempty"`
 }
 
-// rule is one check. It returns findings, or a non-empty "missing" when its evidence is absent.
+// rule is one check. It returns findings, or a non-empty "missing" when its evidence is
+// absent. ids are the finding ids it may report.
 type rule struct {
 	name  string
+	ids   []string
 	check func(in Input) (findings []Finding, missing string)
 }
 
+// rules is the registry: one pure function per finding id (a few ids share a function when
+// they are two outcomes of one comparison).
 var rules = []rule{
-	{"pod endpoint present", podEndpointMissing},
-	{"service load balancers present", serviceLBMissing},
-	{"HNS event log errors", hnsErrors},
-	{"kube-proxy HNS programming errors", kubeProxyPolicyErrors},
+	// Pod and endpoint.
+	{"pod endpoint present", []string{"pod-endpoint-missing"}, podEndpointMissing},
+	{"pod endpoint healthy", []string{"pod-endpoint-unhealthy"}, podEndpointUnhealthy},
+	{"no duplicate endpoint IPs", []string{"duplicate-endpoint-ip"}, duplicateEndpointIP},
+	{"no leaked local endpoints", []string{"stale-local-endpoint"}, staleLocalEndpoint},
+	{"no stale remote endpoints", []string{"stale-remote-endpoint"}, staleRemoteEndpoint},
+	{"pod address pool", []string{"pod-ip-exhaustion"}, podIPExhaustion},
+	// DNS.
+	{"pod DNS servers", []string{"dns-server-mismatch"}, dnsServerMismatch},
+	{"pod DNS search list", []string{"dns-suffix-incomplete"}, dnsSuffixIncomplete},
+	{"dotted DNS names", []string{"dns-dotted-name-semantics"}, dnsDottedNameSemantics},
+	{"DNS probes", []string{"dns-resolution-failed"}, dnsResolutionFailed},
+	// Services and kube-proxy.
+	{"service load balancers present", []string{"service-lb-missing"}, serviceLBMissing},
+	{"no stale load balancers", []string{"service-lb-stale"}, serviceLBStale},
+	{"load balancer backends", []string{"service-lb-backends-mismatch"}, serviceLBBackendsMismatch},
+	{"traffic policy Local", []string{"traffic-policy-local-no-endpoints"}, trafficPolicyLocalNoEndpoints},
+	{"kube-proxy running", []string{"kube-proxy-not-running"}, kubeProxyNotRunning},
+	{"kube-proxy HNS programming errors", []string{"kube-proxy-policy-errors"}, kubeProxyPolicyErrors},
+	{"overlay source VIP present", []string{"source-vip-missing"}, sourceVIPMissing},
+	{"overlay source VIP valid", []string{"source-vip-invalid"}, sourceVIPInvalid},
+	{"DSR support", []string{"dsr-unsupported"}, dsrUnsupported},
+	{"health-check ports", []string{"healthcheck-port-conflict"}, healthCheckPortConflict},
+	// Network, CNI and node.
+	{"HNS network present", []string{"hns-network-missing"}, hnsNetworkMissing},
+	{"HNS network healthy", []string{"hns-network-unhealthy"}, hnsNetworkUnhealthy},
+	{"overlay remote subnets", []string{"overlay-remote-subnet-missing"}, overlayRemoteSubnetMissing},
+	{"CNI config valid", []string{"cni-config-invalid"}, cniConfigInvalid},
+	{"CNI config matches HNS", []string{"cni-config-drift"}, cniConfigDrift},
+	{"CNI daemon running", []string{"cni-daemon-not-running"}, cniDaemonNotRunning},
+	{"CNI and runtime compatible", []string{"cni-runtime-incompatible"}, cniRuntimeIncompatible},
+	{"OutBoundNAT exceptions", []string{"outboundnat-exceptions-mismatch"}, outboundNATExceptionsMismatch},
+	{"NetworkPolicy and SNAT", []string{"networkpolicy-snat-conflict"}, networkPolicySNATConflict},
+	{"NetworkPolicy enforcement", []string{"networkpolicy-not-enforced"}, networkPolicyNotEnforced},
+	{"NetworkPolicy verdict for probed flows", []string{"networkpolicy-denies"}, networkPolicyDenies},
+	{"overlay MTU", []string{"overlay-mtu-mismatch"}, overlayMTUMismatch},
+	{"HNS restarts", []string{"hns-restarted"}, hnsRestarted},
+	{"HNS event log errors", []string{"hns-errors"}, hnsErrors},
+	{"known OS build defects", []string{"os-build-known-issue"}, osBuildKnownIssue},
+	{"dynamic port pool", []string{"port-exhaustion"}, portExhaustion},
+	{"excluded port ranges", []string{"port-reservation-conflict"}, portReservationConflict},
+	{"Windows Firewall", []string{"firewall-blocking"}, firewallBlocking},
 }
 
 // Run applies every rule and sorts findings by severity then id.
 func Run(in Input) Result {
 	res := Result{Findings: []Finding{}}
+	if in.Snapshot == nil {
+		res.NotChecked = append(res.NotChecked, NotChecked{Check: "all checks", Missing: "no node snapshot was collected"})
+		return res
+	}
+	in.x = newIndex(in)
 	for _, r := range rules {
 		fs, missing := r.check(in)
 		if missing != "" {
 			res.NotChecked = append(res.NotChecked, NotChecked{Check: r.name, Missing: missing})
-			continue
 		}
 		res.Findings = append(res.Findings, fs...)
 	}
@@ -93,6 +147,14 @@ func Run(in Input) Result {
 		return a.ID < b.ID
 	})
 	return res
+}
+
+// ix returns the shared index, building it when a rule is called on its own (tests).
+func (in Input) ix() *index {
+	if in.x != nil {
+		return in.x
+	}
+	return newIndex(in)
 }
 
 // SeverityRank orders severities: error 3, warning 2, info 1, unknown 0.

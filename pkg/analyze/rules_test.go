@@ -1,13 +1,13 @@
 package analyze
 
 import (
-	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-winnet/winnet/pkg/facts"
@@ -15,175 +15,776 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 
-func snap(t *testing.T, artifacts map[string]any) *snapshot.Snapshot {
-	t.Helper()
-	b := snapshot.NewBuilder("win-1")
-	for kind, data := range artifacts {
-		raw, err := json.Marshal(data)
-		if err != nil {
-			t.Fatal(err)
+// ruleCase breaks (or deliberately does not break) one thing in a healthy world and says
+// whether the id must be reported.
+type ruleCase struct {
+	id      string
+	name    string
+	overlay bool // start from the flannel VXLAN world
+	node    bool // node target instead of pod shop/web-0
+	mutate  func(w *world)
+	want    bool
+	sev     string // expected severity of the first finding with id, when want
+}
+
+func endpointByID(w *world, id string) *snapshot.Endpoint {
+	for i := range w.s.Endpoints {
+		if w.s.Endpoints[i].ID == id {
+			return &w.s.Endpoints[i]
 		}
-		b.Add(wire.Record{V: 1, Type: wire.TypeArtifact, Kind: kind, Data: raw})
 	}
-	return b.Snapshot()
+	panic("no endpoint " + id)
 }
 
-func ids(fs []Finding) []string {
-	var out []string
-	for _, f := range fs {
-		out = append(out, f.ID)
-	}
-	return out
-}
-
-func pod(ip string) *corev1.Pod {
-	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "shop"}, Status: corev1.PodStatus{PodIP: ip}}
-}
-
-func endpoint(ip string, remote bool) map[string]any {
-	flags := 0
-	if remote {
-		flags = 1
-	}
-	return map[string]any{"ID": ip, "IpConfigurations": []map[string]any{{"IpAddress": ip}}, "Flags": flags}
-}
-
-func TestPodEndpointMissing(t *testing.T) {
-	tests := []struct {
-		name        string
-		endpoints   []map[string]any
-		pod         *corev1.Pod
-		wantFinding bool
-	}{
-		{"local endpoint present", []map[string]any{endpoint("10.244.1.5", false)}, pod("10.244.1.5"), false},
-		{"no endpoint", []map[string]any{endpoint("10.244.1.6", false)}, pod("10.244.1.5"), true},
-		{"only a remote endpoint with the IP", []map[string]any{endpoint("10.244.1.5", true)}, pod("10.244.1.5"), true},
-		{"node target", nil, nil, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fs, missing := podEndpointMissing(Input{Snapshot: snap(t, map[string]any{wire.KindHCNEndpoints: tt.endpoints}), Pod: tt.pod})
-			if missing != "" {
-				t.Fatalf("missing = %q", missing)
-			}
-			if got := len(fs) == 1 && fs[0].ID == "pod-endpoint-missing"; got != tt.wantFinding {
-				t.Fatalf("findings = %v, want finding %v", ids(fs), tt.wantFinding)
-			}
-		})
-	}
-	t.Run("no endpoints collected is not checked", func(t *testing.T) {
-		_, missing := podEndpointMissing(Input{Snapshot: snap(t, nil), Pod: pod("10.244.1.5")})
-		if missing == "" {
-			t.Fatal("want a reason the check could not run")
+func lbByID(w *world, id string) *snapshot.LoadBalancer {
+	for i := range w.s.LoadBalancers {
+		if w.s.LoadBalancers[i].ID == id {
+			return &w.s.LoadBalancers[i]
 		}
-	})
+	}
+	panic("no load balancer " + id)
 }
 
-func lb(vip string, proto, port int) map[string]any {
-	return map[string]any{"ID": vip, "FrontendVIPs": []string{vip}, "PortMappings": []map[string]any{{"Protocol": proto, "ExternalPort": port, "InternalPort": port}}}
+func removeEndpoint(w *world, id string) {
+	var out []snapshot.Endpoint
+	for _, e := range w.s.Endpoints {
+		if e.ID != id {
+			out = append(out, e)
+		}
+	}
+	w.s.Endpoints = out
 }
 
-func service(ns, name, ip string, ports ...corev1.ServicePort) corev1.Service {
-	return corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.ServiceSpec{ClusterIP: ip, Ports: ports}}
+func removeLB(w *world, id string) {
+	var out []snapshot.LoadBalancer
+	for _, lb := range w.s.LoadBalancers {
+		if lb.ID != id {
+			out = append(out, lb)
+		}
+	}
+	w.s.LoadBalancers = out
 }
 
-func slice(ns, svc string, ready bool, ips ...string) discoveryv1.EndpointSlice {
-	return discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: svc + "-x", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
-		Endpoints:  []discoveryv1.Endpoint{{Addresses: ips, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+func service(w *world, ns, name string) *corev1.Service {
+	for i := range w.objs.Services {
+		if s := &w.objs.Services[i]; s.Namespace == ns && s.Name == name {
+			return s
+		}
+	}
+	panic("no service " + ns + "/" + name)
+}
+
+func nodePod(w *world, name string) *corev1.Pod {
+	for i := range w.objs.Pods {
+		if w.objs.Pods[i].Name == name {
+			return &w.objs.Pods[i]
+		}
+	}
+	panic("no pod " + name)
+}
+
+func setExceptions(w *world, exc ...string) {
+	for i := range w.s.Endpoints {
+		if e := &w.s.Endpoints[i]; !e.Remote && len(e.OutBoundNAT) > 0 {
+			e.OutBoundNAT = []snapshot.OutBoundNAT{{Exceptions: exc}}
+		}
 	}
 }
 
-func TestServiceLBMissing(t *testing.T) {
-	dns := service("kube-system", "kube-dns", "10.96.0.10",
-		corev1.ServicePort{Port: 53, Protocol: corev1.ProtocolUDP}, corev1.ServicePort{Port: 53, Protocol: corev1.ProtocolTCP})
-	cluster := &facts.Cluster{Services: []corev1.Service{dns}, EndpointSlices: []discoveryv1.EndpointSlice{slice("kube-system", "kube-dns", true, "10.244.2.7")}, KubeDNS: &dns}
-	tests := []struct {
-		name    string
-		lbs     []map[string]any
-		cluster *facts.Cluster
-		want    int
-	}{
-		{"both protocols present", []map[string]any{lb("10.96.0.10", 17, 53), lb("10.96.0.10", 6, 53)}, cluster, 0},
-		{"UDP missing", []map[string]any{lb("10.96.0.10", 6, 53)}, cluster, 1},
-		{"all missing", nil, cluster, 2},
-		{"no ready endpoints: kube-proxy creates none, so none expected", nil,
-			&facts.Cluster{Services: []corev1.Service{dns}, EndpointSlices: []discoveryv1.EndpointSlice{slice("kube-system", "kube-dns", false, "10.244.2.7")}}, 0},
-		{"headless service ignored", nil, &facts.Cluster{Services: []corev1.Service{service("a", "h", "None", corev1.ServicePort{Port: 80})}, EndpointSlices: []discoveryv1.EndpointSlice{}}, 0},
+func useCalico(w *world) {
+	w.s.CNIConfigs[0] = snapshot.CNIConfig{Path: `C:\etc\cni\net.d\10-calico.conf`, Name: "cbr0", Type: "calico", Plugins: []string{"calico"},
+		HasOutBoundNAT: true, OutBoundNATExceptions: []string{"10.96.0.0/12"}, DNSCapability: true}
+	w.s.Processes = append(w.s.Processes, wire.ProcessInfo{Name: "calico-node.exe"})
+}
+
+var ruleCases = []ruleCase{
+	// pod-endpoint-missing
+	{id: "pod-endpoint-missing", name: "the pod's endpoint is gone", mutate: func(w *world) { removeEndpoint(w, "ep-web0") }, want: true, sev: SeverityError},
+	{id: "pod-endpoint-missing", name: "only a remote endpoint has the pod's IP", mutate: func(w *world) {
+		e := endpointByID(w, "ep-web0")
+		e.Remote = true
+	}, want: true},
+	{id: "pod-endpoint-missing", name: "node target: another pod's endpoint is gone", node: true, mutate: func(w *world) { removeEndpoint(w, "ep-web1") }, want: true},
+	{id: "pod-endpoint-missing", name: "healthy", want: false},
+	{id: "pod-endpoint-missing", name: "host-network pod has no endpoint by design", mutate: func(w *world) {
+		w.pod = nodePod(w, "kube-proxy-windows-7xk2p")
+	}, want: false},
+	// pod-endpoint-unhealthy
+	{id: "pod-endpoint-unhealthy", name: "endpoint degraded", mutate: func(w *world) { endpointByID(w, "ep-web0").State = snapshot.StateDegraded }, want: true, sev: SeverityError},
+	{id: "pod-endpoint-unhealthy", name: "endpoint on the NAT network", mutate: func(w *world) {
+		w.s.Networks = append(w.s.Networks, snapshot.Network{ID: "nat1", Name: "nat", Type: "NAT"})
+		endpointByID(w, "ep-web0").NetworkID = "nat1"
+	}, want: true, sev: SeverityError},
+	{id: "pod-endpoint-unhealthy", name: "its namespace is gone", mutate: func(w *world) { w.s.Namespaces = w.s.Namespaces[1:] }, want: true, sev: SeverityWarning},
+	{id: "pod-endpoint-unhealthy", name: "healthy (Attached under containerd)", want: false},
+	{id: "pod-endpoint-unhealthy", name: "AttachedSharing is healthy too", mutate: func(w *world) { endpointByID(w, "ep-web0").State = snapshot.StateAttachedSharing }, want: false},
+	// duplicate-endpoint-ip
+	{id: "duplicate-endpoint-ip", name: "stale remote endpoint with a local pod's IP", mutate: func(w *world) {
+		w.s.Endpoints = append(w.s.Endpoints, remoteEP("ep-old", "10.244.1.5"))
+	}, want: true, sev: SeverityError},
+	{id: "duplicate-endpoint-ip", name: "two remote endpoints for one IP", mutate: func(w *world) {
+		w.s.Endpoints = append(w.s.Endpoints, remoteEP("ep-dns2", "10.244.2.7"))
+	}, want: true, sev: SeverityWarning},
+	{id: "duplicate-endpoint-ip", name: "an endpoint on the gateway address", mutate: func(w *world) {
+		w.s.Endpoints = append(w.s.Endpoints, localEP("ep-gw", "10.244.1.1", ""))
+	}, want: true, sev: SeverityError},
+	{id: "duplicate-endpoint-ip", name: "healthy", want: false},
+	// stale-local-endpoint
+	{id: "stale-local-endpoint", name: "leaked endpoint", mutate: func(w *world) {
+		w.s.Endpoints = append(w.s.Endpoints, localEP("ep-leak", "10.244.1.50", "ns9"))
+	}, want: true, sev: SeverityWarning},
+	{id: "stale-local-endpoint", name: "a pod is still starting: lowered", mutate: func(w *world) {
+		w.s.Endpoints = append(w.s.Endpoints, localEP("ep-leak", "10.244.1.50", "ns9"))
+		p := k8sPod("shop", "web-2", "win-1", "10.244.1.7", nil)
+		p.Status.Phase, p.Status.PodIP, p.Status.PodIPs = corev1.PodPending, "", nil
+		w.objs.Pods = append(w.objs.Pods, p)
+	}, want: true, sev: SeverityInfo},
+	{id: "stale-local-endpoint", name: "healthy", want: false},
+	{id: "stale-local-endpoint", name: "overlay source VIP endpoint is not a leak", overlay: true, want: false},
+	// stale-remote-endpoint
+	{id: "stale-remote-endpoint", name: "remote endpoint for a deleted pod", mutate: func(w *world) {
+		w.s.Endpoints = append(w.s.Endpoints, remoteEP("ep-gone", "10.244.2.99"))
+	}, want: true, sev: SeverityWarning},
+	{id: "stale-remote-endpoint", name: "healthy", want: false},
+	{id: "stale-remote-endpoint", name: "overlay ClusterIP endpoint is referenced by no LB by design", overlay: true, mutate: func(w *world) {
+		w.s.Endpoints = append(w.s.Endpoints, remoteEP("ep-vip", "10.96.12.34"))
+	}, want: false},
+	// pod-ip-exhaustion
+	{id: "pod-ip-exhaustion", name: "IPAM log says the pool is empty", mutate: func(w *world) {
+		w.s.Files = append(w.s.Files, wire.FileData{Path: `C:\k\containerd.log`, Role: wire.RoleLogPrefix + wire.LogContainerd,
+			Content: `time="2025-11-26T01:00:00Z" level=error msg="failed to setup network for sandbox: plugin type=\"sdnbridge\" failed (add): no IP addresses available in range set: 10.244.1.2-10.244.1.254"`})
+	}, want: true, sev: SeverityError},
+	{id: "pod-ip-exhaustion", name: "IPAM state nearly full", mutate: func(w *world) {
+		w.s.IPAMPools = []snapshot.IPAMPool{{Source: `C:\k\azure-vnet-ipam.json`, Prefix: "10.240.0.0/24", Total: 30, InUse: 28}}
+	}, want: true, sev: SeverityWarning},
+	{id: "pod-ip-exhaustion", name: "small pod subnet full of endpoints", mutate: func(w *world) {
+		w.objs.Nodes[0].Spec.PodCIDRs = []string{"10.244.1.0/29"}
+		for _, ip := range []string{"10.244.1.2", "10.244.1.3", "10.244.1.4"} {
+			w.s.Endpoints = append(w.s.Endpoints, localEP("ep-"+ip, ip, ""))
+		}
+	}, want: true, sev: SeverityError},
+	{id: "pod-ip-exhaustion", name: "healthy", want: false},
+	// dns-server-mismatch
+	{id: "dns-server-mismatch", name: "endpoint uses the VNET resolver", mutate: func(w *world) {
+		endpointByID(w, "ep-web0").DNSServers = []string{"168.63.129.16"}
+	}, want: true, sev: SeverityError},
+	{id: "dns-server-mismatch", name: "cluster DNS second", mutate: func(w *world) {
+		endpointByID(w, "ep-web0").DNSServers = []string{"168.63.129.16", "10.96.0.10"}
+	}, want: true, sev: SeverityWarning},
+	{id: "dns-server-mismatch", name: "kubelet clusterDNS differs from kube-dns", mutate: func(w *world) {
+		w.s.Kubelet.ClusterDNS = []string{"10.0.0.10"}
+	}, want: true, sev: SeverityError},
+	{id: "dns-server-mismatch", name: "healthy", want: false},
+	{id: "dns-server-mismatch", name: "dnsPolicy Default uses the node's resolver", mutate: func(w *world) {
+		nodePod(w, "web-0").Spec.DNSPolicy = corev1.DNSDefault
+		endpointByID(w, "ep-web0").DNSServers = []string{"168.63.129.16"}
+	}, want: false},
+	// dns-suffix-incomplete
+	{id: "dns-suffix-incomplete", name: "no namespace suffix", mutate: func(w *world) {
+		endpointByID(w, "ep-web0").DNSSearch = []string{"svc.cluster.local"}
+	}, want: true, sev: SeverityError},
+	{id: "dns-suffix-incomplete", name: "only the bare domain missing", mutate: func(w *world) {
+		endpointByID(w, "ep-web0").DNSSearch = []string{"shop.svc.cluster.local", "svc.cluster.local"}
+	}, want: true, sev: SeverityWarning},
+	{id: "dns-suffix-incomplete", name: "healthy", want: false},
+	// dns-dotted-name-semantics
+	{id: "dns-dotted-name-semantics", name: "probe of a partial dotted name failed", mutate: func(w *world) {
+		w.s.Probes = append(w.s.Probes, wire.ProbeData{Target: "10.96.0.10:53", Protocol: "udp", Verdict: "fail", Method: "dns", Error: "name not found",
+			Detail: map[string]any{"query": "db.data"}})
+	}, want: true, sev: SeverityWarning},
+	{id: "dns-dotted-name-semantics", name: "pod env refers to svc.namespace", mutate: func(w *world) {
+		nodePod(w, "web-0").Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DB_URL", Value: "postgres://db.data:5432/app"}}
+	}, want: true},
+	{id: "dns-dotted-name-semantics", name: "healthy: fully qualified names", mutate: func(w *world) {
+		nodePod(w, "web-0").Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DB_URL", Value: "postgres://db.data.svc.cluster.local:5432/app"}}
+	}, want: false},
+	// dns-resolution-failed
+	{id: "dns-resolution-failed", name: "DNS probe timed out", mutate: func(w *world) {
+		w.s.Probes[0].Verdict, w.s.Probes[0].Error = "timeout", "no answer within 2s"
+	}, want: true, sev: SeverityError},
+	{id: "dns-resolution-failed", name: "healthy", want: false},
+	// service-lb-missing
+	{id: "service-lb-missing", name: "kube-dns UDP load balancer missing", mutate: func(w *world) { removeLB(w, "lb-dns-udp") }, want: true, sev: SeverityError},
+	{id: "service-lb-missing", name: "NodePort load balancer missing", mutate: func(w *world) { removeLB(w, "lb-web-np") }, want: true},
+	{id: "service-lb-missing", name: "external IP load balancer missing", mutate: func(w *world) {
+		service(w, "shop", "web").Spec.ExternalIPs = []string{"192.0.2.10"}
+	}, want: true},
+	{id: "service-lb-missing", name: "healthy", want: false},
+	{id: "service-lb-missing", name: "no ready endpoints: kube-proxy creates none", mutate: func(w *world) {
+		removeLB(w, "lb-dns-udp")
+		removeLB(w, "lb-dns-tcp")
+		w.objs.EndpointSlices[1].Endpoints[0].Conditions.Ready = ptr(false)
+	}, want: false},
+	{id: "service-lb-missing", name: "ITP Local without local endpoints: none expected", mutate: func(w *world) {
+		removeLB(w, "lb-dns-udp")
+		removeLB(w, "lb-dns-tcp")
+		service(w, "kube-system", "kube-dns").Spec.InternalTrafficPolicy = ptr(corev1.ServiceInternalTrafficPolicyLocal)
+	}, want: false},
+	// service-lb-stale
+	{id: "service-lb-stale", name: "load balancer for a deleted Service", mutate: func(w *world) {
+		w.s.LoadBalancers = append(w.s.LoadBalancers, hnsLB("lb-old", "10.96.99.99", "TCP", 80, 80, "ep-web0"))
+	}, want: true, sev: SeverityWarning},
+	{id: "service-lb-stale", name: "load balancer points at a deleted endpoint", mutate: func(w *world) {
+		lbByID(w, "lb-db").EndpointIDs = []string{"ep-deleted"}
+	}, want: true, sev: SeverityError},
+	{id: "service-lb-stale", name: "healthy", want: false},
+	// service-lb-backends-mismatch
+	{id: "service-lb-backends-mismatch", name: "a ready endpoint is missing", mutate: func(w *world) {
+		lbByID(w, "lb-web").EndpointIDs = []string{"ep-web0"}
+	}, want: true, sev: SeverityWarning},
+	{id: "service-lb-backends-mismatch", name: "a backend is no longer ready", mutate: func(w *world) {
+		w.objs.EndpointSlices[2].Endpoints[1].Conditions.Ready = ptr(false)
+	}, want: true, sev: SeverityError},
+	{id: "service-lb-backends-mismatch", name: "wrong target port", mutate: func(w *world) {
+		lbByID(w, "lb-dns-udp").Ports[0].InternalPort = 5353
+	}, want: true, sev: SeverityError},
+	{id: "service-lb-backends-mismatch", name: "healthy", want: false},
+	// traffic-policy-local-no-endpoints
+	{id: "traffic-policy-local-no-endpoints", name: "kube-dns internalTrafficPolicy Local", mutate: func(w *world) {
+		removeLB(w, "lb-dns-udp")
+		removeLB(w, "lb-dns-tcp")
+		service(w, "kube-system", "kube-dns").Spec.InternalTrafficPolicy = ptr(corev1.ServiceInternalTrafficPolicyLocal)
+	}, want: true, sev: SeverityWarning},
+	{id: "traffic-policy-local-no-endpoints", name: "externalTrafficPolicy Local NodePort without local endpoints", mutate: func(w *world) {
+		s := service(w, "data", "db")
+		s.Spec.Type = corev1.ServiceTypeNodePort
+		s.Spec.Ports[0].NodePort = 31432
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	}, want: true, sev: SeverityWarning},
+	{id: "traffic-policy-local-no-endpoints", name: "healthy", want: false},
+	{id: "traffic-policy-local-no-endpoints", name: "ITP Local with local endpoints", mutate: func(w *world) {
+		service(w, "shop", "web").Spec.InternalTrafficPolicy = ptr(corev1.ServiceInternalTrafficPolicyLocal)
+	}, want: false},
+	// kube-proxy-not-running
+	{id: "kube-proxy-not-running", name: "service stopped, no process, pod crash-looping", mutate: func(w *world) {
+		w.s.Services[1].State = "Stopped"
+		w.s.Processes = w.s.Processes[1:]
+		kp := nodePod(w, "kube-proxy-windows-7xk2p")
+		kp.Status.ContainerStatuses[0].Ready = false
+		kp.Status.ContainerStatuses[0].State.Waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}
+		w.s.Files[0].Content += `E1126 01:10:00.000000    4242 server.go:500] "Error running ProxyServer" err="unable to create proxier: source-vip flag not set"` + "\n"
+	}, want: true, sev: SeverityError},
+	{id: "kube-proxy-not-running", name: "healthy", want: false},
+	{id: "kube-proxy-not-running", name: "runs as a process only (rke2)", mutate: func(w *world) {
+		w.s.Services = nil
+		w.objs.Pods = w.objs.Pods[:2]
+	}, want: false},
+	// kube-proxy-policy-errors
+	{id: "kube-proxy-policy-errors", name: "port already exists", mutate: func(w *world) {
+		w.s.Files[0].Content += `E1126 01:02:03.456789    4242 proxier.go:1234] "Policy creation failed" err="hcnCreateLoadBalancer failed in Win32: The specified port already exists. (0x803b0013) {\"Success\":false,\"ErrorCode\":2151350291}"` + "\n"
+	}, want: true, sev: SeverityError},
+	{id: "kube-proxy-policy-errors", name: "errors before a restart: lowered", mutate: func(w *world) {
+		w.s.Files[0].Content = `E1126 00:50:00.000000    4242 proxier.go:1234] "Policy creation failed" err="hnsCall failed in Win32: The switch-port was not found. (0x803b0007)"` + "\n" + w.s.Files[0].Content
+	}, want: true, sev: SeverityWarning},
+	{id: "kube-proxy-policy-errors", name: "healthy", want: false},
+	// source-vip-missing
+	{id: "source-vip-missing", name: "overlay without the source VIP endpoint", overlay: true, mutate: func(w *world) { removeEndpoint(w, "ep-sourcevip") }, want: true, sev: SeverityError},
+	{id: "source-vip-missing", name: "overlay and kube-proxy has no --source-vip", overlay: true, mutate: func(w *world) {
+		w.s.KubeProxy.SourceVIP = ""
+		for i := range w.s.LoadBalancers {
+			w.s.LoadBalancers[i].SourceVIP = "10.0.0.5"
+		}
+	}, want: true},
+	{id: "source-vip-missing", name: "overlay healthy", overlay: true, want: false},
+	{id: "source-vip-missing", name: "L2Bridge needs none", want: false},
+	// source-vip-invalid
+	{id: "source-vip-invalid", name: "source VIP outside the pod subnet", overlay: true, mutate: func(w *world) {
+		w.s.KubeProxy.SourceVIP = "10.244.9.2"
+	}, want: true, sev: SeverityError},
+	{id: "source-vip-invalid", name: "source VIP is a pod's IP", overlay: true, mutate: func(w *world) {
+		w.s.KubeProxy.SourceVIP = "10.244.1.6"
+	}, want: true},
+	{id: "source-vip-invalid", name: "source VIP is the gateway", overlay: true, mutate: func(w *world) {
+		w.s.KubeProxy.SourceVIP = "10.244.1.1"
+	}, want: true},
+	{id: "source-vip-invalid", name: "overlay healthy", overlay: true, want: false},
+	// dsr-unsupported
+	{id: "dsr-unsupported", name: "DSR on HNS without DSR", mutate: func(w *world) {
+		w.s.KubeProxy.EnableDSR = ptr(true)
+		w.s.HNSVersion = "9.1"
+		for i := range w.s.LoadBalancers {
+			w.s.LoadBalancers[i].DSR = true
+		}
+	}, want: true, sev: SeverityError},
+	{id: "dsr-unsupported", name: "old kube-proxy without the WinDSR gate", mutate: func(w *world) {
+		w.s.KubeProxy.EnableDSR = ptr(true)
+		w.s.KubeProxy.Version = "v1.30.4"
+		for i := range w.s.LoadBalancers {
+			w.s.LoadBalancers[i].DSR = true
+		}
+	}, want: true},
+	{id: "dsr-unsupported", name: "HNS reports DSR policy failures", mutate: func(w *world) {
+		w.s.Events = append(w.s.Events, wire.Event{Channel: "Microsoft-Windows-Host-Network-Service-Admin", ID: 1, Level: "Error", Time: t0, Message: "ElbDsrPolicy-Update-Failure for VIP 10.96.0.10"})
+	}, want: true},
+	{id: "dsr-unsupported", name: "healthy: DSR off", want: false},
+	{id: "dsr-unsupported", name: "DSR on and supported", mutate: func(w *world) {
+		w.s.KubeProxy.EnableDSR = ptr(true)
+		for i := range w.s.LoadBalancers {
+			w.s.LoadBalancers[i].DSR = true
+		}
+	}, want: false},
+	// healthcheck-port-conflict
+	{id: "healthcheck-port-conflict", name: "kube-proxy healthz port excluded", mutate: func(w *world) {
+		w.s.PortRanges.Excluded["tcp"] = append(w.s.PortRanges.Excluded["tcp"], wire.PortRange{Start: 10255, End: 10354})
+	}, want: true, sev: SeverityError},
+	{id: "healthcheck-port-conflict", name: "healthCheckNodePort in the dynamic range", mutate: func(w *world) {
+		s := service(w, "shop", "web")
+		s.Spec.Type = corev1.ServiceTypeLoadBalancer
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+		s.Spec.HealthCheckNodePort = 50100
+	}, want: true, sev: SeverityWarning},
+	{id: "healthcheck-port-conflict", name: "healthy", want: false},
+	// hns-network-missing
+	{id: "hns-network-missing", name: "kube-proxy names a network that does not exist", mutate: func(w *world) { w.s.KubeProxy.NetworkName = "l2bridge" }, want: true, sev: SeverityError},
+	{id: "hns-network-missing", name: "no HNS network at all", mutate: func(w *world) { w.s.Networks = nil }, want: true},
+	{id: "hns-network-missing", name: "healthy", want: false},
+	// hns-network-unhealthy
+	{id: "hns-network-unhealthy", name: "APIPA management IP", mutate: func(w *world) { w.s.Networks[0].ManagementIP = "169.254.23.4" }, want: true, sev: SeverityError},
+	{id: "hns-network-unhealthy", name: "healthy", want: false},
+	// overlay-remote-subnet-missing
+	{id: "overlay-remote-subnet-missing", name: "no route to linux-1's pods", overlay: true, mutate: func(w *world) {
+		w.s.Networks[0].RemoteSubnets = w.s.Networks[0].RemoteSubnets[1:]
+	}, want: true, sev: SeverityError},
+	{id: "overlay-remote-subnet-missing", name: "route to an old node address", overlay: true, mutate: func(w *world) {
+		w.s.Networks[0].RemoteSubnets[0].ProviderAddress = "10.0.0.40"
+	}, want: true},
+	{id: "overlay-remote-subnet-missing", name: "overlay healthy", overlay: true, want: false},
+	{id: "overlay-remote-subnet-missing", name: "L2Bridge has no remote subnets", want: false},
+	// cni-config-invalid
+	{id: "cni-config-invalid", name: "unrendered template", mutate: func(w *world) {
+		w.s.CNIConfigs[0] = snapshot.ParseCNIConfig(`C:\etc\cni\net.d\10-calico.conf`, `{"name":"Calico","type":"calico","vxlan_vni": __VNI__, "ipam":{"type":"calico-ipam","subnet":"usePodCidr"}}`)
+	}, want: true, sev: SeverityError},
+	{id: "cni-config-invalid", name: "a range that is not a CIDR", mutate: func(w *world) {
+		w.s.CNIConfigs[0] = snapshot.ParseCNIConfig(`C:\etc\cni\net.d\10-bridge.conf`, `{"name":"cbr0","type":"win-bridge","ipam":{"subnet":"10.244.1.0"}}`)
+	}, want: true},
+	{id: "cni-config-invalid", name: "healthy", want: false},
+	// cni-config-drift
+	{id: "cni-config-drift", name: "config gained an exception the pods lack", mutate: func(w *world) {
+		w.s.CNIConfigs[0].OutBoundNATExceptions = append(append([]string(nil), podExceptions...), "10.240.0.0/16")
+	}, want: true, sev: SeverityWarning},
+	{id: "cni-config-drift", name: "healthy", want: false},
+	{id: "cni-config-drift", name: "Calico adds its pool to the exceptions at run time", mutate: func(w *world) {
+		useCalico(w)
+	}, want: false},
+	// cni-daemon-not-running
+	{id: "cni-daemon-not-running", name: "flanneld stopped", mutate: func(w *world) {
+		w.s.Services[2].State = "Stopped"
+		w.s.Processes = append(w.s.Processes[:1], w.s.Processes[2:]...)
+		nodePod(w, "kube-flannel-ds-windows-amd64-q2m9x").Status.ContainerStatuses[0].Ready = false
+	}, want: true, sev: SeverityError},
+	{id: "cni-daemon-not-running", name: "healthy", want: false},
+	// cni-runtime-incompatible
+	{id: "cni-runtime-incompatible", name: "win-bridge on the HNS v1 API under containerd", mutate: func(w *world) {
+		w.s.CNIConfigs[0].Plugins = []string{"flannel", "win-bridge"}
+		w.s.CNIConfigs[0].DelegateType = "win-bridge"
+	}, want: true, sev: SeverityError},
+	{id: "cni-runtime-incompatible", name: "win-bridge with apiVersion 2", mutate: func(w *world) {
+		w.s.CNIConfigs[0].Plugins = []string{"flannel", "win-bridge"}
+		w.s.CNIConfigs[0].APIVersion = 2
+	}, want: false},
+	{id: "cni-runtime-incompatible", name: "healthy", want: false},
+	// outboundnat-exceptions-mismatch
+	{id: "outboundnat-exceptions-mismatch", name: "pod range not excepted", mutate: func(w *world) {
+		setExceptions(w, "10.96.0.0/12", "10.0.0.0/16")
+	}, want: true, sev: SeverityError},
+	{id: "outboundnat-exceptions-mismatch", name: "VNET range missing (L2Bridge)", mutate: func(w *world) {
+		setExceptions(w, "10.244.0.0/16", "10.96.0.0/12")
+	}, want: true, sev: SeverityWarning},
+	{id: "outboundnat-exceptions-mismatch", name: "everything excepted", mutate: func(w *world) {
+		setExceptions(w, "0.0.0.0/0")
+	}, want: true, sev: SeverityError},
+	{id: "outboundnat-exceptions-mismatch", name: "healthy", want: false},
+	{id: "outboundnat-exceptions-mismatch", name: "overlay needs no node range", overlay: true, want: false},
+	{id: "outboundnat-exceptions-mismatch", name: "a loopback node address is not a VNET range", mutate: func(w *world) {
+		w.objs.Nodes[1].Status.Addresses[0].Address = "127.0.0.1"
+	}, want: false},
+	// networkpolicy-snat-conflict
+	{id: "networkpolicy-snat-conflict", name: "policy allows shop by namespace but web's traffic is NATed", mutate: func(w *world) {
+		setExceptions(w, "10.244.1.0/24", "10.96.0.0/12", "10.0.0.0/16")
+	}, want: true, sev: SeverityError},
+	{id: "networkpolicy-snat-conflict", name: "healthy", want: false},
+	// networkpolicy-not-enforced
+	{id: "networkpolicy-not-enforced", name: "flannel and a policy selecting web", mutate: func(w *world) {
+		w.objs.NetworkPolicies = append(w.objs.NetworkPolicies, networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-deny"},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}})
+	}, want: true, sev: SeverityWarning},
+	{id: "networkpolicy-not-enforced", name: "healthy: no policy selects the node's pods", want: false},
+	{id: "networkpolicy-not-enforced", name: "Calico enforces", mutate: func(w *world) {
+		useCalico(w)
+		w.objs.NetworkPolicies = append(w.objs.NetworkPolicies, networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-deny"},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}})
+	}, want: false},
+	// networkpolicy-denies
+	{id: "networkpolicy-denies", name: "egress deny-all blocks the probed Service", mutate: func(w *world) {
+		useCalico(w)
+		w.objs.NetworkPolicies = append(w.objs.NetworkPolicies, networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-egress"},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}})
+		w.s.Probes = append(w.s.Probes, wire.ProbeData{Target: "10.96.50.1:5432", Protocol: "tcp", Verdict: "timeout", Method: "dial"})
+	}, want: true, sev: SeverityError},
+	{id: "networkpolicy-denies", name: "ingress policy on the destination does not match the source", mutate: func(w *world) {
+		useCalico(w)
+		w.objs.NetworkPolicies[0].Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels = map[string]string{"kubernetes.io/metadata.name": "other"}
+		w.s.Probes = append(w.s.Probes, wire.ProbeData{Target: "10.96.50.1:5432", Protocol: "tcp", Verdict: "timeout", Method: "dial"})
+	}, want: true},
+	{id: "networkpolicy-denies", name: "the destination's policy allows the source", mutate: func(w *world) {
+		useCalico(w)
+		w.s.Probes = append(w.s.Probes, wire.ProbeData{Target: "10.96.50.1:5432", Protocol: "tcp", Verdict: "timeout", Method: "dial"})
+	}, want: false},
+	{id: "networkpolicy-denies", name: "healthy", want: false},
+	// overlay-mtu-mismatch
+	{id: "overlay-mtu-mismatch", name: "pods at 1500 on a 1500 underlay", overlay: true, mutate: func(w *world) {
+		w.s.Flannel.MTU = 1500
+		w.s.Adapters[1].MTU = 1500
+	}, want: true, sev: SeverityError},
+	{id: "overlay-mtu-mismatch", name: "overlay healthy", overlay: true, want: false},
+	{id: "overlay-mtu-mismatch", name: "L2Bridge does not encapsulate", mutate: func(w *world) {
+		w.s.Adapters = append(w.s.Adapters, wire.Adapter{Name: "vEthernet (pod)", Compartment: 2, MTU: 1500})
+	}, want: false},
+	// hns-restarted
+	{id: "hns-restarted", name: "HNS crashed after kube-proxy started", mutate: func(w *world) {
+		w.s.Events = append(w.s.Events, wire.Event{Channel: "System", Provider: "Service Control Manager", ID: 7031, Level: "Error", Time: t0.Add(-10 * time.Minute),
+			Message: "The Host Network Service service terminated unexpectedly.  It has done this 1 time(s)."})
+	}, want: true, sev: SeverityError},
+	{id: "hns-restarted", name: "HNS crashed before kube-proxy restarted", mutate: func(w *world) {
+		w.s.Events = append(w.s.Events, wire.Event{Channel: "System", Provider: "Service Control Manager", ID: 7031, Level: "Error", Time: t0.Add(-3 * time.Hour),
+			Message: "The Host Network Service service terminated unexpectedly."})
+	}, want: true, sev: SeverityWarning},
+	{id: "hns-restarted", name: "healthy", want: false},
+	// hns-errors
+	{id: "hns-errors", name: "HNS admin errors", mutate: func(w *world) {
+		w.s.Events = append(w.s.Events, wire.Event{Channel: "Microsoft-Windows-Host-Network-Service-Admin", ID: 1002, Level: "Error", Time: t0, Message: "Failed to create endpoint: (0x803B0012)"})
+	}, want: true, sev: SeverityWarning},
+	{id: "hns-errors", name: "an error naming the pod's endpoint", mutate: func(w *world) {
+		w.s.Events = append(w.s.Events, wire.Event{Channel: "Microsoft-Windows-Host-Network-Service-Admin", ID: 1003, Level: "Error", Time: t0, Message: "Port for endpoint ep-web0 could not be attached"})
+	}, want: true, sev: SeverityError},
+	{id: "hns-errors", name: "healthy (warnings are not errors)", mutate: func(w *world) {
+		w.s.Events = append(w.s.Events, wire.Event{Channel: "Microsoft-Windows-Host-Network-Service-Admin", ID: 1002, Level: "Warning", Time: t0, Message: "slow"})
+	}, want: false},
+	// os-build-known-issue
+	{id: "os-build-known-issue", name: "Server 2022 September 2024 build", mutate: func(w *world) { w.s.OS.UBR = 2700 }, want: true, sev: SeverityWarning},
+	{id: "os-build-known-issue", name: "same build with Calico", mutate: func(w *world) { w.s.OS.UBR = 2582; useCalico(w) }, want: true, sev: SeverityError},
+	{id: "os-build-known-issue", name: "fixed build", mutate: func(w *world) { w.s.OS.UBR = 2762 }, want: false},
+	{id: "os-build-known-issue", name: "healthy", want: false},
+	// port-exhaustion
+	{id: "port-exhaustion", name: "dynamic range used up", mutate: func(w *world) {
+		w.s.TCPConnections = &wire.TCPConnections{Total: 16200, ByState: map[string]int{"LISTEN": 40, "TIME_WAIT": 12000}}
+	}, want: true, sev: SeverityError},
+	{id: "port-exhaustion", name: "Tcpip 4231", mutate: func(w *world) {
+		w.s.Events = append(w.s.Events, wire.Event{Channel: "System", Provider: "Tcpip", ID: 4231, Level: "Error", Time: t0,
+			Message: "A request to allocate an ephemeral port number from the global TCP port space has failed due to all such ports being in use."})
+	}, want: true, sev: SeverityError},
+	{id: "port-exhaustion", name: "healthy", want: false},
+	// port-reservation-conflict
+	{id: "port-reservation-conflict", name: "excluded range over a NodePort", mutate: func(w *world) {
+		w.s.PortRanges.Excluded["tcp"] = append(w.s.PortRanges.Excluded["tcp"], wire.PortRange{Start: 30000, End: 30099})
+	}, want: true, sev: SeverityError},
+	{id: "port-reservation-conflict", name: "dynamic range holds NodePorts", mutate: func(w *world) {
+		w.s.PortRanges.Dynamic["tcp"] = wire.PortRange{Start: 1025, End: 65535}
+	}, want: true, sev: SeverityWarning},
+	{id: "port-reservation-conflict", name: "healthy", want: false},
+	// firewall-blocking
+	{id: "firewall-blocking", name: "block rule on kubelet's port", mutate: func(w *world) {
+		w.s.Firewall.Rules = append(w.s.Firewall.Rules, wire.FirewallRule{Name: "hardening", Enabled: true, Direction: "In", Action: "Block", Protocol: "TCP", LocalPorts: "10000-11000"})
+	}, want: true, sev: SeverityError},
+	{id: "firewall-blocking", name: "default block without an allow rule", overlay: true, mutate: func(w *world) {
+		w.s.Firewall.Rules = w.s.Firewall.Rules[:1]
+	}, want: true, sev: SeverityWarning},
+	{id: "firewall-blocking", name: "healthy", want: false},
+}
+
+func ruleFor(id string) rule {
+	for _, r := range rules {
+		for _, rid := range r.ids {
+			if rid == id {
+				return r
+			}
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fs, missing := serviceLBMissing(Input{Snapshot: snap(t, map[string]any{wire.KindHCNLoadBalancers: tt.lbs}), Cluster: tt.cluster})
-			if missing != "" {
-				t.Fatalf("missing = %q", missing)
+	panic("no rule for " + id)
+}
+
+func TestRules(t *testing.T) {
+	for _, tc := range ruleCases {
+		t.Run(tc.id+"/"+tc.name, func(t *testing.T) {
+			w := healthyL2Bridge()
+			if tc.overlay {
+				w = healthyOverlay()
 			}
-			if len(fs) != tt.want {
-				t.Fatalf("got %d findings (%v), want %d", len(fs), fs, tt.want)
+			if tc.mutate != nil {
+				tc.mutate(w)
 			}
-			for _, f := range fs {
-				if f.ID != "service-lb-missing" || !strings.Contains(f.Remediation, "kube-dns VIP") {
-					t.Errorf("finding %+v: want service-lb-missing naming the kube-dns VIP", f)
+			if tc.node {
+				w.pod = nil
+			}
+			fs, missing := ruleFor(tc.id).check(w.input())
+			var got *Finding
+			for i := range fs {
+				if fs[i].ID != tc.id {
+					t.Errorf("rule for %s reported id %s", tc.id, fs[i].ID)
+				}
+				if got == nil {
+					got = &fs[i]
 				}
 			}
+			if tc.want {
+				if got == nil {
+					t.Fatalf("no %s finding (missing %q)", tc.id, missing)
+				}
+				if tc.sev != "" && got.Severity != tc.sev {
+					t.Errorf("severity %s, want %s: %+v", got.Severity, tc.sev, *got)
+				}
+				checkFinding(t, got)
+				return
+			}
+			if got != nil {
+				t.Fatalf("unexpected %s finding: %s\n%+v", tc.id, got.Title, got.Evidence)
+			}
+			if missing != "" {
+				t.Fatalf("the healthy world lacks evidence for %s: %s", tc.id, missing)
+			}
 		})
 	}
-	t.Run("without cluster facts it is not checked", func(t *testing.T) {
-		_, missing := serviceLBMissing(Input{Snapshot: snap(t, map[string]any{wire.KindHCNLoadBalancers: []any{}})})
-		if missing == "" {
-			t.Fatal("want a reason")
+}
+
+// checkFinding holds every finding to the contract: a known id and severity, a title, evidence
+// naming its artifact, and a remediation.
+func checkFinding(t *testing.T, f *Finding) {
+	t.Helper()
+	if SeverityRank(f.Severity) == 0 || f.Title == "" || strings.TrimSpace(f.Remediation) == "" || len(f.Evidence) == 0 {
+		t.Errorf("finding breaks the contract: %+v", *f)
+	}
+	for _, e := range f.Evidence {
+		if e.Artifact == "" {
+			t.Errorf("evidence without artifact in %s: %+v", f.ID, e)
 		}
-	})
-}
-
-func TestHNSErrors(t *testing.T) {
-	ev := func(channel, level string) wire.Event {
-		return wire.Event{Channel: channel, Level: level, ID: 1, Time: time.Unix(0, 0).UTC(), Message: "x"}
-	}
-	fs, _ := hnsErrors(Input{Snapshot: snap(t, map[string]any{wire.KindEvents: []wire.Event{
-		ev("Microsoft-Windows-Host-Network-Service-Admin", "Error"),
-		ev("Microsoft-Windows-Host-Network-Service-Operational", "Information"),
-		ev("System", "Error"),
-	}})})
-	if len(fs) != 1 || fs[0].ID != "hns-errors" || len(fs[0].Evidence) != 1 {
-		t.Fatalf("findings = %+v, want one hns-errors with one evidence item", fs)
-	}
-	fs, _ = hnsErrors(Input{Snapshot: snap(t, map[string]any{wire.KindEvents: []wire.Event{ev("Microsoft-Windows-Host-Network-Service-Admin", "Warning")}})})
-	if len(fs) != 0 {
-		t.Fatalf("warnings alone gave %v", ids(fs))
 	}
 }
 
-func TestKubeProxyPolicyErrors(t *testing.T) {
-	file := func(content string) map[string]any {
-		return map[string]any{wire.KindFile: wire.FileData{Path: `C:\k\kube-proxy.log`, Content: content}}
+// TestEveryIDHasPositiveAndNegativeCases is the acceptance criterion: every id has a rule, a
+// positive and a negative test.
+func TestEveryIDHasPositiveAndNegativeCases(t *testing.T) {
+	pos, neg := map[string]int{}, map[string]int{}
+	for _, tc := range ruleCases {
+		if tc.want {
+			pos[tc.id]++
+		} else {
+			neg[tc.id]++
+		}
 	}
-	bad := `I1126 01:02:03.000000    4242 proxier.go:100] "Syncing"` + "\n" +
-		`E1126 01:02:03.456789    4242 proxier.go:1234] "Policy creation failed" err="hnsCall failed in Win32: The specified port already exists. (0x803b0013)"`
-	fs, missing := kubeProxyPolicyErrors(Input{Snapshot: snap(t, file(bad))})
-	if missing != "" || len(fs) != 1 {
-		t.Fatalf("findings %v missing %q", ids(fs), missing)
-	}
-	if ev := fs[0].Evidence[0]; !strings.Contains(ev.Detail, "0x803b0013 = port already exists") || !strings.Contains(ev.Object, "line 2") {
-		t.Fatalf("evidence = %+v, want the decoded code and line 2", ev)
-	}
-	fs, _ = kubeProxyPolicyErrors(Input{Snapshot: snap(t, file(`I1126 01:02:03.000000 1 proxier.go:1] "hns ok"`))})
-	if len(fs) != 0 {
-		t.Fatalf("healthy log gave %v", ids(fs))
-	}
-	if _, missing := kubeProxyPolicyErrors(Input{Snapshot: snap(t, nil)}); missing == "" {
-		t.Fatal("no log: want a reason the check could not run")
+	for _, id := range IDs {
+		if pos[id] == 0 || neg[id] == 0 {
+			t.Errorf("%s: %d positive and %d negative cases, want at least one of each", id, pos[id], neg[id])
+		}
 	}
 }
 
-func TestRunSortsBySeverityAndListsNotChecked(t *testing.T) {
-	res := Run(Input{Snapshot: snap(t, map[string]any{
-		wire.KindEvents:       []wire.Event{{Channel: "Microsoft-Windows-Host-Network-Service-Admin", Level: "Error"}},
-		wire.KindHCNEndpoints: []any{},
-	}), Pod: pod("10.244.1.5")})
-	if got := ids(res.Findings); len(got) != 2 || got[0] != "pod-endpoint-missing" || got[1] != "hns-errors" {
-		t.Fatalf("findings = %v, want the error before the warning", got)
+func TestIDsAndRulesAgree(t *testing.T) {
+	listed := map[string]bool{}
+	for _, id := range IDs {
+		if listed[id] {
+			t.Errorf("id %s listed twice", id)
+		}
+		listed[id] = true
 	}
-	if len(res.NotChecked) != 2 {
-		t.Fatalf("not checked = %+v, want load balancers and kube-proxy log", res.NotChecked)
+	registered := map[string]bool{}
+	for _, r := range rules {
+		if r.name == "" || len(r.ids) == 0 || r.check == nil {
+			t.Errorf("incomplete rule %+v", r)
+		}
+		for _, id := range r.ids {
+			registered[id] = true
+			if !listed[id] {
+				t.Errorf("rule %q reports %s, which ids.go does not list", r.name, id)
+			}
+		}
+	}
+	for _, id := range IDs {
+		if !registered[id] {
+			t.Errorf("id %s has no registered rule", id)
+		}
+	}
+	if CatalogIDs > len(IDs) {
+		t.Fatalf("CatalogIDs %d > %d ids", CatalogIDs, len(IDs))
+	}
+}
+
+func TestHealthyWorldsReportNothing(t *testing.T) {
+	for name, mk := range map[string]func() *world{"l2bridge": healthyL2Bridge, "overlay": healthyOverlay} {
+		for _, node := range []bool{false, true} {
+			w := mk()
+			if node {
+				w.pod = nil
+			}
+			res := Run(w.input())
+			for _, f := range res.Findings {
+				t.Errorf("%s (node target %v): %s %s: %s", name, node, f.Severity, f.ID, f.Title)
+			}
+			for _, nc := range res.NotChecked {
+				if nc.Check != "NetworkPolicy verdict for probed flows" && nc.Check != "dotted DNS names" {
+					t.Errorf("%s (node target %v): not checked %q: %s", name, node, nc.Check, nc.Missing)
+				}
+			}
+		}
+	}
+}
+
+// TestNothingCollected: with no evidence at all no rule may report anything, and the report
+// says what was not checked.
+func TestNothingCollected(t *testing.T) {
+	in := Input{Snapshot: &snapshot.Snapshot{Node: "win-1", Have: map[string]bool{}}}
+	res := Run(in)
+	if len(res.Findings) != 0 {
+		t.Fatalf("findings without evidence: %+v", res.Findings)
+	}
+	if len(res.NotChecked) < len(rules)/2 {
+		t.Fatalf("only %d of %d checks say what they miss: %+v", len(res.NotChecked), len(rules), res.NotChecked)
+	}
+	for _, nc := range res.NotChecked {
+		if nc.Missing == "" || nc.Check == "" {
+			t.Errorf("empty not-checked entry %+v", nc)
+		}
+	}
+	if res := Run(Input{}); len(res.Findings) != 0 || len(res.NotChecked) != 1 {
+		t.Fatalf("nil snapshot: %+v", res)
+	}
+}
+
+func TestRunSortsBySeverityThenID(t *testing.T) {
+	w := healthyL2Bridge()
+	removeEndpoint(w, "ep-web0") // error: pod-endpoint-missing
+	w.s.Events = append(w.s.Events, wire.Event{Channel: "Microsoft-Windows-Host-Network-Service-Admin", ID: 1, Level: "Error", Time: t0, Message: "x"})
+	res := Run(w.input())
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Severity+" "+f.ID)
+	}
+	if !sort.SliceIsSorted(res.Findings, func(i, j int) bool {
+		a, b := res.Findings[i], res.Findings[j]
+		if SeverityRank(a.Severity) != SeverityRank(b.Severity) {
+			return SeverityRank(a.Severity) > SeverityRank(b.Severity)
+		}
+		return a.ID < b.ID
+	}) {
+		t.Fatalf("findings not sorted: %v", got)
+	}
+	if len(got) < 2 || !strings.HasPrefix(got[0], "error") || !strings.HasPrefix(got[len(got)-1], "warning") {
+		t.Fatalf("findings = %v, want errors first then the hns-errors warning", got)
+	}
+}
+
+// TestManyMissingServicesAreSummarised: when kube-proxy programmed nothing, the report stays
+// readable: kube-dns first, 20 Services, then one summary.
+func TestManyMissingServicesAreSummarised(t *testing.T) {
+	w := healthyL2Bridge()
+	for i := 0; i < 40; i++ {
+		name := "svc" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		ip := "10.96.1." + itoa(i+1)
+		w.objs.Services = append(w.objs.Services, k8sService("shop", name, ip, svcPort("http", corev1.ProtocolTCP, 80, 8080)))
+		w.objs.EndpointSlices = append(w.objs.EndpointSlices, k8sSlice("shop", name, []corev1.ServicePort{svcPort("http", corev1.ProtocolTCP, 80, 8080)}, sliceEP{"10.244.1.5", "win-1", true}))
+	}
+	w.s.LoadBalancers = nil
+	fs, _ := serviceLBMissing(w.input())
+	if len(fs) != maxServiceFindings+1 {
+		t.Fatalf("%d findings, want %d", len(fs), maxServiceFindings+1)
+	}
+	if fs[0].Objects[0].Name != "kube-dns" || !strings.Contains(fs[0].Remediation, "kube-dns VIP") {
+		t.Errorf("first finding is %s, want kube-dns naming the DNS impact", fs[0].Title)
+	}
+	if last := fs[len(fs)-1]; !strings.Contains(last.Title, "more Services") {
+		t.Errorf("last finding %q is not the summary", last.Title)
+	}
+}
+
+// TestMissingEvidenceIsNamed: rules say what they lack instead of guessing.
+func TestMissingEvidenceIsNamed(t *testing.T) {
+	tests := []struct {
+		id     string
+		mutate func(w *world)
+		want   string
+	}{
+		{"pod-endpoint-missing", func(w *world) { w.s.Have = map[string]bool{} }, wire.KindHCNEndpoints},
+		{"service-lb-missing", func(w *world) { delete(w.s.Have, wire.KindHCNLoadBalancers) }, wire.KindHCNLoadBalancers},
+		{"service-lb-stale", func(w *world) { w.objs.NodeName = "win-1" }, ""},
+		{"kube-proxy-policy-errors", func(w *world) { w.s.Files = nil }, "kube-proxy log"},
+		{"port-exhaustion", func(w *world) { w.s.PortRanges, w.s.TCPConnections = nil, nil; delete(w.s.Have, wire.KindEvents) }, "port ranges"},
+		{"firewall-blocking", func(w *world) { w.s.Firewall = nil }, wire.KindFirewall},
+		{"os-build-known-issue", func(w *world) { w.s.OS = nil }, wire.KindOSInfo},
+		{"overlay-mtu-mismatch", func(w *world) {
+			*w = *healthyOverlay()
+			w.s.Adapters = nil
+		}, wire.KindHostAdapters},
+		{"dns-server-mismatch", func(w *world) {
+			w.s.Kubelet = nil
+			w.objs.Services = w.objs.Services[:1]
+		}, "kube-dns"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			w := healthyL2Bridge()
+			tt.mutate(w)
+			fs, missing := ruleFor(tt.id).check(w.input())
+			if tt.want == "" {
+				if missing != "" || len(fs) != 0 {
+					t.Fatalf("healthy: %v %q", fs, missing)
+				}
+				return
+			}
+			if len(fs) != 0 || !strings.Contains(missing, tt.want) {
+				t.Fatalf("findings %v, missing %q: want a reason naming %q", fs, missing, tt.want)
+			}
+		})
+	}
+	// Cluster facts that could not be read make the cluster-side checks say so.
+	w := healthyL2Bridge()
+	in := w.input()
+	in.Cluster.Missing = map[string]string{"endpointslices": "forbidden by RBAC"}
+	if _, missing := serviceLBMissing(in); !strings.Contains(missing, "forbidden") {
+		t.Fatalf("missing = %q, want the RBAC reason", missing)
+	}
+}
+
+func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(i)) }
+
+func fmtInt(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return fmtInt(i/10) + string(rune('0'+i%10))
+}
+
+var _ = facts.RoleCNI
+
+func TestDecodeHNSError(t *testing.T) {
+	for code, want := range map[string]string{
+		"0x803b0013": "port already exists",
+		"0x803B0007": "switch port not found",
+		"0x803b002f": "address invalid or reserved",
+		"0x80070057": "invalid parameter",
+		"0x8007139f": "invalid state (the resource is not in the correct state)",
+		"0x800706ba": "RPC server unavailable (HNS not answering)",
+		"0x490":      "element not found",
+		"0x80070490": "element not found",
+		"0xb7":       "already exists",
+		"2151350279": "switch port not found", // HNS's decimal ErrorCode for 0x803B0007
+		"0x12345678": "",
+		"nonsense":   "",
+	} {
+		if got := DecodeHNSError(code); got != want {
+			t.Errorf("DecodeHNSError(%q) = %q, want %q", code, got, want)
+		}
+	}
+	got := errorCodesIn(`err="hcnCreateLoadBalancer failed in Win32: The switch-port was not found. (0x803b0007) {\"ErrorCode\":2151350279}"`)
+	if len(got) != 1 || got[0].Code != "0x803b0007" {
+		t.Errorf("errorCodesIn = %+v, want the one code once", got)
+	}
+}
+
+func TestPolicyErrorAdviceNamesTheCause(t *testing.T) {
+	w := healthyL2Bridge()
+	w.s.Files[0].Content += `E1126 01:02:03.456789    4242 proxier.go:1234] "Policy creation failed" err="hcnCreateLoadBalancer failed in Win32: Cannot create a file when that file already exists. (0xb7)"` + "\n"
+	fs, _ := kubeProxyPolicyErrors(w.input())
+	if len(fs) != 1 || !strings.Contains(fs[0].Remediation, "kubernetes/kubernetes#139519") || !strings.Contains(fs[0].Title, "0xb7 already exists") {
+		t.Fatalf("findings = %+v", fs)
 	}
 }
