@@ -40,7 +40,7 @@ type Check struct {
 
 // clusterScoped lists the cluster-scoped resources Required asks about; can-i commands for
 // them take no namespace flag.
-var clusterScoped = map[string]bool{"nodes": true}
+var clusterScoped = map[string]bool{"nodes": true, "namespaces": true, "servicecidrs": true}
 
 // String names the permission the way RBAC and kubectl do: "create pods/exec in namespace x".
 func (c Check) String() string {
@@ -107,6 +107,10 @@ func Required(debugNamespace, targetNamespace string) []Check {
 		{Verb: "list", Resource: "endpointslices", Group: discovery, Namespace: t, Optional: true, Why: "Service backends cannot be checked"},
 		{Verb: "get", Resource: "networkpolicies", Group: networking, Namespace: t, Optional: true, Why: "NetworkPolicies cannot be checked"},
 		{Verb: "list", Resource: "networkpolicies", Group: networking, Namespace: t, Optional: true, Why: "NetworkPolicies that select the pod cannot be checked"},
+		{Verb: "list", Resource: "pods", Optional: true, Why: "IPs cannot be matched to pods in other namespaces (stale and duplicate endpoints)"},
+		{Verb: "list", Resource: "nodes", Optional: true, Why: "other nodes' pod ranges cannot be checked (overlay routes, OutBoundNAT exceptions)"},
+		{Verb: "list", Resource: "namespaces", Optional: true, Why: "NetworkPolicy namespace selectors can only match the namespace name"},
+		{Verb: "list", Resource: "servicecidrs", Group: networking, Optional: true, Why: "the Service range is judged from the Services' ClusterIPs"},
 	}
 	type key struct{ verb, group, resource, sub, ns string }
 	index := map[key]int{}

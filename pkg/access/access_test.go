@@ -63,6 +63,10 @@ func TestRequired(t *testing.T) {
 			"list endpointslices.discovery.k8s.io in namespace shop",
 			"get networkpolicies.networking.k8s.io in namespace shop",
 			"list networkpolicies.networking.k8s.io in namespace shop",
+			"list pods in all namespaces",
+			"list nodes",
+			"list namespaces",
+			"list servicecidrs.networking.k8s.io",
 		}
 		if !reflect.DeepEqual(essential, wantEssential) {
 			t.Errorf("essential checks\nwant %q\n got %q", wantEssential, essential)

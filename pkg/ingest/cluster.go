@@ -123,29 +123,55 @@ func (res *Result) decide(opts Options, kube []KubeObject, h hints, recs []wire.
 	if len(kube) == 0 && len(h.clusters) == 0 {
 		return nil // no cluster objects: the analyzer runs the checks that need none
 	}
-	cl := &facts.Cluster{NodeName: res.Node, Missing: map[string]string{}}
+	in := facts.Objects{NodeName: res.Node}
 	for _, n := range o.nodes {
+		in.Nodes = append(in.Nodes, *n)
 		if strings.EqualFold(n.Name, res.Node) {
-			cl.Node = n
+			in.Node = n
 		}
 	}
+	var all []corev1.Pod
 	for _, p := range o.pods {
+		all = append(all, *p)
 		if res.Node == "" || strings.EqualFold(p.Spec.NodeName, res.Node) {
-			cl.Pods = append(cl.Pods, *p)
+			in.Pods = append(in.Pods, *p)
 		}
+	}
+	for i := range all {
+		in.AllPods = append(in.AllPods, facts.PodInfoFrom(&all[i]))
 	}
 	for _, s := range o.services {
-		cl.Services = append(cl.Services, *s)
-		if s.Namespace == metav1.NamespaceSystem && (s.Name == "kube-dns" || s.Labels["k8s-app"] == "kube-dns") {
-			cl.KubeDNS = s
-		}
+		in.Services = append(in.Services, *s)
 	}
 	for _, s := range o.slices {
-		cl.EndpointSlices = append(cl.EndpointSlices, *s)
+		in.EndpointSlices = append(in.EndpointSlices, *s)
 	}
-	cl.EndpointSlices = append(cl.EndpointSlices, slicesFromEndpoints(o.endpoints, o.slices)...)
+	in.EndpointSlices = append(in.EndpointSlices, slicesFromEndpoints(o.endpoints, o.slices)...)
 	for _, p := range o.policies {
-		cl.NetworkPolicies = append(cl.NetworkPolicies, *p)
+		in.NetworkPolicies = append(in.NetworkPolicies, *p)
+	}
+	// Assemble derives what the analyzer reads (compact node and pod views, kube-dns, the
+	// node's kube-proxy and CNI pods) exactly as a live diagnosis does.
+	cl := facts.Assemble(in)
+	cl.Missing = map[string]string{}
+	for _, bc := range h.clusters {
+		// A bundle's cluster.json carries views that are not Kubernetes objects (compact
+		// views of every node and pod, namespace labels, service CIDRs): keep them.
+		if len(bc.Nodes) > len(cl.Nodes) {
+			cl.Nodes = bc.Nodes
+		}
+		if len(bc.AllPods) > len(cl.AllPods) {
+			cl.AllPods = bc.AllPods
+		}
+		if len(cl.Namespaces) == 0 {
+			cl.Namespaces = bc.Namespaces
+		}
+		if len(cl.ServiceCIDRs) == 0 {
+			cl.ServiceCIDRs = bc.ServiceCIDRs
+		}
+		if len(cl.Components) == 0 {
+			cl.Components = bc.Components
+		}
 	}
 	for _, bc := range h.clusters {
 		if cl.KubeDNS == nil && bc.KubeDNS != nil {

@@ -8,12 +8,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -46,6 +49,8 @@ type Env struct {
 	Cluster *cluster.Cluster
 	Sim     *simnode.Sim
 	Client  kubernetes.Interface
+
+	apiserverPort int
 }
 
 // RepoRoot is the repository's top folder, found from this source file.
@@ -83,14 +88,25 @@ func Up(ctx context.Context, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	nodes := make([]simnode.NodeSpec, len(o.Nodes))
-	for i, n := range o.Nodes {
-		n.Scenario = ScenarioPath(n.Scenario)
-		nodes[i] = n
-	}
 	workDir := o.WorkDir
 	if workDir == "" {
 		workDir = cl.WorkDir()
+	}
+	port, err := apiserverPort(cl.Host())
+	if err != nil {
+		return nil, err
+	}
+	e.apiserverPort = port
+	nodes := make([]simnode.NodeSpec, len(o.Nodes))
+	for i, n := range o.Nodes {
+		if n.Scenario != "" {
+			dir := filepath.Join(workDir, "scenarios", n.Name)
+			if err := localizeScenario(ScenarioPath(n.Scenario), dir, port); err != nil {
+				return nil, err
+			}
+			n.Scenario = dir
+		}
+		nodes[i] = n
 	}
 	sim, err := simnode.Start(ctx, simnode.Config{
 		Client: cl.Client(), Nodes: nodes, ServingCert: serving, ClientCAs: cl.KubeletClientCAs(),
@@ -165,6 +181,13 @@ func (e *Env) create(ctx context.Context, obj any) error {
 			_, err = c.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
 		}
 	case *discoveryv1.EndpointSlice:
+		if o.Namespace == metav1.NamespaceDefault && o.Labels[discoveryv1.LabelServiceName] == "kubernetes" {
+			// The API server's own Service targets its real (random) port: so must its slice.
+			port := int32(e.apiserverPort)
+			for i := range o.Ports {
+				o.Ports[i].Port = &port
+			}
+		}
 		_, err = c.DiscoveryV1().EndpointSlices(o.Namespace).Create(ctx, o, opts)
 	case *corev1.ServiceAccount:
 		_, err = c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, opts)
@@ -172,4 +195,58 @@ func (e *Env) create(ctx context.Context, obj any) error {
 		return fmt.Errorf("env.Apply does not know how to create %T", obj)
 	}
 	return err
+}
+
+// kubernetesVIP is the ClusterIP of default/kubernetes in the scenarios (first address of the
+// test API server's --service-cluster-ip-range).
+const kubernetesVIP = "10.96.0.1"
+
+func apiserverPort(host string) (int, error) {
+	u, err := url.Parse(host)
+	if err != nil {
+		return 0, fmt.Errorf("reading the API server's address %q: %w", host, err)
+	}
+	return strconv.Atoi(u.Port())
+}
+
+// localizeScenario copies a scenario folder and points its load balancer for the kubernetes
+// Service at the test API server's real port. A real node's kube-proxy programs that load
+// balancer from the Service's endpoints; the scenarios were written for port 6443, while the
+// test API server listens on a random one.
+func localizeScenario(src, dst string, port int) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		return fmt.Errorf("copying scenario %s: %w", src, err)
+	}
+	path := filepath.Join(dst, "hns-loadbalancers.json")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var lbs []map[string]any
+	if err := json.Unmarshal(raw, &lbs); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for _, lb := range lbs {
+		vips, _ := lb["FrontendVIPs"].([]any)
+		if len(vips) != 1 || vips[0] != kubernetesVIP {
+			continue
+		}
+		maps, _ := lb["PortMappings"].([]any)
+		for _, m := range maps {
+			if pm, ok := m.(map[string]any); ok {
+				pm["InternalPort"] = port
+			}
+		}
+	}
+	out, err := json.MarshalIndent(lbs, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
 }
