@@ -11,6 +11,10 @@ export VERSION
 
 KREW_VERSION := v0.4.3
 
+# Most the gzipped windows/amd64 collector may weigh (the contract is 1.5 MB; the rest is kept
+# for what is to come). cmd/winnet-collector/size_test.go holds the same number and checks it.
+COLLECTOR_BUDGET := 1420000
+
 .PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench cluster dist krew-validate clean
 
 help: ## list targets
@@ -57,8 +61,8 @@ wine-smoke: ## run the windows/amd64 collector under Wine (installs wine64 and m
 	hack/wine-smoke.sh
 
 test: vet collector unit e2e wine-smoke krew-validate ## everything CI runs: vet, unit, e2e, the Wine smoke test, the krew manifest
-	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.gz); echo "embedded collector: $$size bytes gzipped (limit 1572864)"; \
-	  test $$size -le 1572864 || { echo "the gzipped collector exceeds 1.5 MB"; exit 1; }
+	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.gz); echo "embedded collector: $$size bytes gzipped (budget $(COLLECTOR_BUDGET))"; \
+	  test $$size -le $(COLLECTOR_BUDGET) || { echo "the gzipped windows collector is $$size bytes, over its budget of $(COLLECTOR_BUDGET): find what grew with go tool nm -size -sort size (see TestCollectorSize in cmd/winnet-collector/size_test.go) and slim it, or raise COLLECTOR_BUDGET there and here if the growth is worth it"; exit 1; }
 
 demo: cluster e2e-plugin ## start a local API server and a simulated Windows node with a broken scenario, and diagnose it
 	go run ./hack/demo --plugin $(CURDIR)/$(E2E_OUT)/kubectl-winnet

@@ -9,6 +9,8 @@
 #   3. create a Wine prefix once (in the cache) and put the DLL into its system32
 #   4. cross-build the collector as hack/embed-collector.sh does (CGO off, stripped)
 #   5. go test -tags winesmoke ./hack/winesmoke/ runs it under Wine and checks the stream
+#   6. the winsrc tests that start real child processes run under Wine too, so the collector's
+#      own CreateProcess starter (it does without os/exec) runs the fake inbox tools there
 #
 # Cache: ${WINNET_CACHE:-~/.cache/winnet-e2e}/wine (DLL and prefix). Headless: no DISPLAY needed.
 set -euo pipefail
@@ -115,3 +117,11 @@ go vet -tags winesmoke ./hack/winesmoke/
 WINNET_WINE=$wine WINNET_WINE_EXE=$exe WINNET_MINGW=$mingw go test -tags winesmoke -count=1 -v -timeout 10m ./hack/winesmoke/ ||
   die "the collector failed the Wine smoke test (details above)"
 say "smoke test passed in $(took "$t")"
+
+# 6. The child-process runner's tests, built for Windows and run under Wine.
+t=$(now)
+tests=$out/winsrc.test.exe
+(cd "$root" && CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go test -c -o "$tests" ./pkg/collector/winsrc/)
+(cd "$out" && timeout 300 "$wine" "$tests" -test.run 'TestRunChild|TestToolRunner|TestToolSources' -test.count=1) ||
+  die "the winsrc child-process tests failed under Wine (details above): the CreateProcess starter (pkg/collector/winsrc/child_windows.go) misbehaves"
+say "child-process runner tests passed under Wine in $(took "$t")"

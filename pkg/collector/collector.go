@@ -14,7 +14,6 @@ package collector
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubectl-winnet/winnet/pkg/collector/internal/sha256"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 

@@ -3,17 +3,13 @@
 package winsrc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
 
@@ -105,71 +101,20 @@ func systemTool(exe string) (string, error) {
 const maxToolOutput = 1 << 20
 
 // runTool runs an inbox tool with a deadline and returns what it printed (stdout and stderr
-// together). The output is in the console's OEM code page; the parsers only rely on ASCII
-// digits and punctuation. It calls CreateProcess itself: package os/exec would add about
-// 50 KB (gzipped) to the collector for one use.
+// together), or an error when it could not run, was stopped or exited non-zero. The output is
+// in the console's OEM code page; the parsers only rely on ASCII digits and punctuation.
 func runTool(ctx context.Context, path string, args ...string) (string, error) {
 	name := filepath.Base(path) + " " + strings.Join(args, " ")
-	ctx, cancel := context.WithTimeout(ctx, netshTimeout)
-	defer cancel()
-
-	// The write end is inheritable so the child can print into it; the read end stays ours.
-	var r, w windows.Handle
-	sa := windows.SecurityAttributes{InheritHandle: 1}
-	sa.Length = uint32(unsafe.Sizeof(sa))
-	if err := windows.CreatePipe(&r, &w, &sa, 0); err != nil {
-		return "", fmt.Errorf("running %s: creating its output pipe: %w", name, err)
-	}
-	out := os.NewFile(uintptr(r), "tool output") // owns r
-	defer out.Close()
-	if err := windows.SetHandleInformation(r, windows.HANDLE_FLAG_INHERIT, 0); err != nil {
-		windows.CloseHandle(w)
+	res, err := runChild(ctx, childRun{start: startChild, timeout: netshTimeout, limit: maxToolOutput}, path, args)
+	switch {
+	case err != nil:
 		return "", fmt.Errorf("running %s: %w", name, err)
-	}
-
-	app, err := windows.UTF16PtrFromString(path)
-	if err != nil {
-		windows.CloseHandle(w)
-		return "", err
-	}
-	cmdline, err := windows.UTF16PtrFromString(windows.ComposeCommandLine(append([]string{path}, args...)))
-	if err != nil {
-		windows.CloseHandle(w)
-		return "", err
-	}
-	si := windows.StartupInfo{Flags: windows.STARTF_USESTDHANDLES, StdOutput: w, StdErr: w}
-	si.Cb = uint32(unsafe.Sizeof(si))
-	var pi windows.ProcessInformation
-	// Hold the fork lock as the runtime does, so no other child inherits our pipe.
-	syscall.ForkLock.Lock()
-	err = windows.CreateProcess(app, cmdline, nil, nil, true, windows.CREATE_NO_WINDOW, nil, nil, &si, &pi)
-	syscall.ForkLock.Unlock()
-	windows.CloseHandle(w) // the child has its copy; reads end when it exits
-	if err != nil {
-		return "", fmt.Errorf("starting %s: %w", name, err)
-	}
-	defer windows.CloseHandle(pi.Process)
-	windows.CloseHandle(pi.Thread)
-	stop := context.AfterFunc(ctx, func() { _ = windows.TerminateProcess(pi.Process, 1) })
-	defer stop()
-
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(io.LimitReader(out, maxToolOutput))
-	_, _ = io.Copy(io.Discard, out) // let a chatty tool finish rather than block on a full pipe
-	if _, err := windows.WaitForSingleObject(pi.Process, windows.INFINITE); err != nil {
-		return "", fmt.Errorf("waiting for %s: %w", name, err)
-	}
-	if ctx.Err() != nil {
+	case res.stopped:
 		return "", fmt.Errorf("%s did not finish in time (it gets %s at most) and was stopped; the node may be overloaded", name, netshTimeout)
+	case res.exitCode != 0:
+		return "", fmt.Errorf("%s exited with code %d: %s", name, res.exitCode, quoteOutput(string(res.output)))
 	}
-	var code uint32
-	if err := windows.GetExitCodeProcess(pi.Process, &code); err != nil {
-		return "", fmt.Errorf("reading the exit code of %s: %w", name, err)
-	}
-	if code != 0 {
-		return "", fmt.Errorf("%s exited with code %d: %s", name, code, quoteOutput(buf.String()))
-	}
-	return buf.String(), nil
+	return string(res.output), nil
 }
 
 // quoteOutput puts a tool's output on one short line for an error message.

@@ -3,10 +3,8 @@ package winsrc
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -33,25 +31,29 @@ var (
 
 // toolRunner finds and runs inbox tools; tests replace its lookups.
 type toolRunner struct {
-	lookPath func(string) (string, error)
-	exists   func(string) bool
+	lookPath func(exe string) (string, bool) // finds exe on PATH
+	exists   func(path string) bool
+	start    childStarter
 	timeout  time.Duration
 }
 
 func defaultRunner() toolRunner {
 	return toolRunner{
-		lookPath: exec.LookPath,
-		exists: func(p string) bool {
-			st, err := os.Stat(p)
-			return err == nil && st.Mode().IsRegular()
-		},
-		timeout: toolTimeout,
+		lookPath: func(exe string) (string, bool) { return findOnPath(os.Getenv("PATH"), exe, isRegularFile) },
+		exists:   isRegularFile,
+		start:    startChild,
+		timeout:  toolTimeout,
 	}
+}
+
+func isRegularFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // find returns the tool's path, or false when the node does not have it.
 func (r toolRunner) find(t inboxTool) (string, bool) {
-	if p, err := r.lookPath(t.exe); err == nil {
+	if p, ok := r.lookPath(t.exe); ok {
 		return p, true
 	}
 	for _, p := range t.known {
@@ -67,41 +69,19 @@ func (r toolRunner) find(t inboxTool) (string, bool) {
 // runaway tool cannot fill memory. A failure to start is an error; a non-zero exit is not:
 // what the tool printed says why.
 func (r toolRunner) run(ctx context.Context, t inboxTool, path string, args ...string) (wire.ToolOutput, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	var out cappedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 2 * time.Second // a killed tool's pipes must not keep us waiting
-	err := cmd.Run()
-	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
-	exit := 0
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		exit = exitErr.ExitCode()
-	case err != nil && !timedOut:
+	run := childRun{start: r.start, timeout: r.timeout, limit: nodefiles.MaxToolOutputBytes + 1}
+	res, err := runChild(ctx, run, path, args)
+	if err != nil {
 		return wire.ToolOutput{}, fmt.Errorf("running %s %s: %w", t.name, strings.Join(args, " "), err)
 	}
-	rec := nodefiles.ToolRecord(t.name, args, exit, timedOut, out.buf, out.total)
-	if timedOut {
+	rec := nodefiles.ToolRecord(t.name, args, res.exitCode, res.timedOut, res.output, res.total)
+	if res.timedOut {
 		rec.Output += fmt.Sprintf("\n[winnet: %s was stopped after %s]\n", t.name, r.timeout)
 	}
-	return rec, nil
-}
-
-// cappedBuffer keeps the first nodefiles.MaxToolOutputBytes+1 bytes written and counts the rest.
-type cappedBuffer struct {
-	buf   []byte
-	total int64
-}
-
-func (c *cappedBuffer) Write(p []byte) (int, error) {
-	c.total += int64(len(p))
-	if room := nodefiles.MaxToolOutputBytes + 1 - len(c.buf); room > 0 {
-		c.buf = append(c.buf, p[:min(room, len(p))]...)
+	if res.cut {
+		rec.Output += fmt.Sprintf("\n[winnet: %s exited but a process it started kept its output open; the output stops here]\n", t.name)
 	}
-	return len(p), nil
+	return rec, nil
 }
 
 // hnsdiagSource runs `hnsdiag list all -d`: HNS's own view of networks, endpoints, load

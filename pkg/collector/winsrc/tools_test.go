@@ -130,6 +130,16 @@ func TestMain(m *testing.M) {
 	case "hang":
 		time.Sleep(time.Minute)
 		os.Exit(0)
+	case "orphan":
+		// Leave a process behind that holds our output open, then exit.
+		os.Setenv("WINSRC_FAKE_TOOL", "hang") //nolint:errcheck
+		p, err := os.StartProcess(os.Args[0], os.Args[:1], &os.ProcAttr{Files: []*os.File{nil, os.Stdout, os.Stderr}})
+		if err != nil {
+			fmt.Println("cannot start the orphan:", err)
+			os.Exit(2)
+		}
+		fmt.Printf("orphan pid %d\n", p.Pid)
+		os.Exit(0)
 	}
 	os.Exit(2)
 }
@@ -143,14 +153,10 @@ func fakeRunner(t *testing.T, mode string, present bool) toolRunner {
 		t.Fatal(err)
 	}
 	return toolRunner{
-		lookPath: func(string) (string, error) {
-			if present {
-				return self, nil
-			}
-			return "", errors.New("not found")
-		},
-		exists:  func(string) bool { return false },
-		timeout: 5 * time.Second,
+		lookPath: func(string) (string, bool) { return self, present },
+		exists:   func(string) bool { return false },
+		start:    startChild,
+		timeout:  5 * time.Second,
 	}
 }
 
@@ -195,7 +201,7 @@ func TestToolRunner(t *testing.T) {
 		}
 	})
 	t.Run("known path when not on PATH", func(t *testing.T) {
-		r := toolRunner{lookPath: func(string) (string, error) { return "", errors.New("no") }, exists: func(p string) bool { return p == `C:\Windows\System32\vfpctrl.exe` }}
+		r := toolRunner{lookPath: func(string) (string, bool) { return "", false }, exists: func(p string) bool { return p == `C:\Windows\System32\vfpctrl.exe` }}
 		if p, ok := r.find(vfpctrlTool); !ok || p != `C:\Windows\System32\vfpctrl.exe` {
 			t.Errorf("find = %s, %v", p, ok)
 		}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// collectorBudget is the most the gzipped windows/amd64 collector may weigh, in bytes, as
+// hack/embed-collector.sh builds it. The plugin carries it and uploads it through pods/exec, so
+// the contract is at most 1.5 MB; the budget sits below that to leave room for what is still to
+// come (probes from the pod's network compartment). The Makefile's COLLECTOR_BUDGET must say
+// the same: `make test` checks the embedded file against it.
+const collectorBudget = 1_420_000
+
+// heavyImports are packages the collector was slimmed of, each with its gzipped cost when it
+// was removed and what the collector uses instead. A match is a package or a path prefix
+// ending in a slash.
+var heavyImports = []struct{ pkg, why string }{
+	{"regexp", "about 93 KB; pkg/collector/redact has hand-written matchers"},
+	{"os/exec", "about 43 KB; winsrc starts inbox tools with runChild and startChild, on CreateProcess"},
+	{"crypto/", "about 59 KB (crypto/sha256 links the FIPS 140 module); the hello hash uses pkg/collector/internal/sha256"},
+	{"net/http", "a web client and server; the collector talks to nothing over HTTP"},
+	{"text/template", "reflection-heavy templating; format with fmt or strings.Builder"},
+	{"html/template", "reflection-heavy templating; format with fmt or strings.Builder"},
+	{"encoding/xml", "reflection-heavy; winsrc/eventxml.go reads event XML by hand"},
+	{"time/tzdata", "an embedded time zone database; the collector reports UTC"},
+}
+
+const slimHelp = "find what grew with `go tool nm -size -sort size` on a build without -s -w " +
+	"(CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -trimpath ./cmd/winnet-collector), or by building with " +
+	"the new code stubbed out; avoid heavy packages (regexp, os/exec, crypto/*, net/http, templates, encoding/xml) " +
+	"and large generic or reflection-driven code in the collector. Raise the budget (collectorBudget in " +
+	"cmd/winnet-collector/size_test.go and COLLECTOR_BUDGET in the Makefile) only if the gain is worth the bytes " +
+	"every diagnosis uploads, and never past the 1.5 MB contract"
+
+func goTool(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no go command on PATH or in GOROOT to build the windows collector: %v", err)
+	}
+	return p
+}
+
+func windowsEnv() []string {
+	return append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
+}
+
+// TestCollectorImports keeps packages the collector was slimmed of out of its windows build.
+func TestCollectorImports(t *testing.T) {
+	cmd := exec.Command(goTool(t), "list", "-deps", ".")
+	cmd.Env = windowsEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps of the windows collector: %v\n%s", err, stderrOf(err))
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, h := range heavyImports {
+			if dep == h.pkg || (strings.HasSuffix(h.pkg, "/") && strings.HasPrefix(dep, h.pkg)) {
+				t.Errorf("the windows collector imports %s, which it was slimmed of (%s); find who pulls it in with "+
+					"`GOOS=windows go list -deps -f '{{.ImportPath}}: {{.Imports}}' ./cmd/winnet-collector` and keep it out of the windows build",
+					dep, h.why)
+			}
+		}
+	}
+}
+
+// TestCollectorSize builds the windows/amd64 collector as hack/embed-collector.sh does and
+// fails when, gzipped, it is over collectorBudget.
+func TestCollectorSize(t *testing.T) {
+	exe := filepath.Join(t.TempDir(), "winnet-collector.exe")
+	// The version is stamped in, so give one as long as a release's.
+	cmd := exec.Command(goTool(t), "build", "-trimpath", "-ldflags", "-s -w -X main.version=v0.0.0-0123456789ab", "-o", exe, ".")
+	cmd.Env = windowsEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the windows collector: %v\n%s", err, out)
+	}
+	size, how, err := gzipSize(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("gzipped windows/amd64 collector: %d bytes (%s), budget %d", size, how, collectorBudget)
+	if size > collectorBudget {
+		t.Errorf("the gzipped windows/amd64 collector is %d bytes (%s), %d over its budget of %d; %s",
+			size, how, size-collectorBudget, collectorBudget, slimHelp)
+	}
+}
+
+// gzipSize measures the file as the embed script does, with gzip -9 -n. Without a gzip
+// command it uses compress/gzip, which comes out about 2% larger: the check errs on the safe side.
+func gzipSize(path string) (int, string, error) {
+	if gz, err := exec.LookPath("gzip"); err == nil {
+		out, err := exec.Command(gz, "-9", "-n", "-c", path).Output()
+		if err != nil {
+			return 0, "", fmt.Errorf("gzip -9 -n %s: %w", path, err)
+		}
+		return len(out), "gzip -9 -n", nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", err
+	}
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return 0, "", err
+	}
+	if _, err := w.Write(data); err != nil {
+		return 0, "", err
+	}
+	if err := w.Close(); err != nil {
+		return 0, "", err
+	}
+	return buf.Len(), "compress/gzip level 9, about 2% above gzip -9: no gzip command here", nil
+}
+
+// TestMakefileBudget keeps `make test`'s check of the embedded collector on the same budget.
+func TestMakefileBudget(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^COLLECTOR_BUDGET\s*:?=\s*(\d+)\s*$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("the Makefile sets no COLLECTOR_BUDGET; it must be %d, as collectorBudget here", collectorBudget)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n != collectorBudget {
+		t.Errorf("the Makefile's COLLECTOR_BUDGET is %d and collectorBudget in size_test.go is %d; make them agree", n, collectorBudget)
+	}
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
