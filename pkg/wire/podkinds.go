@@ -19,7 +19,7 @@ type PodCompartment struct {
 	EndpointID    string `json:"endpointId,omitempty"`    // the HNS endpoint holding the pod's IP
 	NamespaceID   string `json:"namespaceId,omitempty"`   // its HCN namespace
 	NamespaceType string `json:"namespaceType,omitempty"` // Host, HostDefault, Guest, GuestDefault
-	FoundIn       string `json:"foundIn"`                 // "hcn": the v2 endpoint and its namespace
+	FoundIn       string `json:"foundIn"`                 // "hcn" (the v2 endpoint and its namespace), or "host" (a hostNetwork pod: the IP is the host's)
 }
 
 // Probe methods (ProbeData.Method): where a probe ran from, or who answered it.

@@ -46,6 +46,9 @@ var ErrCannotEnter = errors.New("cannot enter the network compartment")
 // ErrHyperV says the pod is Hyper-V isolated: its compartment is inside a utility VM.
 var ErrHyperV = errors.New("the pod is Hyper-V isolated: its network compartment lives inside its utility VM, which the host cannot enter")
 
+// errNoEndpoint says no HNS endpoint holds the pod's IP: a hostNetwork pod has none.
+var errNoEndpoint = errors.New("no HCN endpoint holds IP")
+
 // System is what the source needs from Windows; tests fake it.
 type System interface {
 	// Supported returns why this system cannot move a thread between compartments, or nil.
@@ -91,6 +94,9 @@ func (s *Source) Collect(ctx context.Context, out collector.Emitter) error {
 		return cannot(err)
 	}
 	loc, err := Locate(ctx, s.PodIP, s.Sys.List)
+	if errors.Is(err, errNoEndpoint) && s.onHostNetwork() {
+		loc, err = Location{Compartment: HostCompartment, FoundIn: "host"}, nil
+	}
 	if err != nil {
 		return cannot(err)
 	}
@@ -123,6 +129,24 @@ type state struct {
 	adaptersErr error
 	routes      []wire.Route
 	routesErr   error
+}
+
+// onHostNetwork reports whether the pod's IP is one of the host's: a hostNetwork pod has no
+// endpoint of its own and lives in the host's compartment. The calling thread is in the host
+// compartment: threads moved elsewhere never go back to the runtime's pool.
+func (s *Source) onHostNetwork() bool {
+	adapters, err := s.Sys.Adapters()
+	if err != nil {
+		return false
+	}
+	for _, a := range adapters {
+		for _, ip := range a.Addresses {
+			if ip.Address == s.PodIP.String() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // emitState emits the pod's adapters, DNS client and routes, or says why one is missing.
@@ -213,7 +237,7 @@ type Location struct {
 	NamespaceID   string
 	NamespaceType string
 	DNSSearch     []string // the endpoint's DNS suffix search list
-	FoundIn       string   // "hcn"
+	FoundIn       string   // "hcn", or "host" for a pod on the host's network
 }
 
 func (l Location) record(podIP netip.Addr) wire.PodCompartment {
@@ -277,7 +301,7 @@ func FromHCN(podIP netip.Addr, endpointsJSON, namespacesJSON []byte) (Location, 
 		if unattached != "" {
 			return Location{}, fmt.Errorf("the HCN endpoint %s holds IP %s but belongs to no namespace: it is a remote endpoint (the pod runs on another node) or the pod's sandbox is gone", unattached, podIP)
 		}
-		return Location{}, fmt.Errorf("no HCN endpoint holds IP %s: the pod runs on another node, uses the host network, or its sandbox is gone", podIP)
+		return Location{}, fmt.Errorf("%w %s: the pod runs on another node or its sandbox is gone", errNoEndpoint, podIP)
 	}
 	var nss []hcnNamespace
 	if err := json.Unmarshal(namespacesJSON, &nss); err != nil {

@@ -54,7 +54,7 @@ func TestFromHCN(t *testing.T) {
 			DNSSearch: []string{"shop.svc.cluster.local", "cluster.local"}, FoundIn: "hcn"}},
 		{ip: "10.244.1.6", want: Location{Compartment: 7, EndpointID: "E2", NamespaceID: "NS2", NamespaceType: "HostDefault", FoundIn: "hcn"}},
 		{ip: "10.244.2.7", wantErr: "HCN endpoint R1 holds IP 10.244.2.7 but belongs to no namespace: it is a remote endpoint"},
-		{ip: "10.244.9.9", wantErr: "no HCN endpoint holds IP 10.244.9.9: the pod runs on another node, uses the host network"},
+		{ip: "10.244.9.9", wantErr: "no HCN endpoint holds IP 10.244.9.9: the pod runs on another node or its sandbox is gone"},
 		{ip: "10.244.1.7", wantErr: "HCN namespace NS3 of endpoint E3 reports no compartment"},
 		{ip: "10.244.1.8", wantErr: "has type Guest", hyperV: true},
 		{ip: "10.244.1.9", wantErr: "names namespace GONE, which HCN does not list"},
@@ -145,12 +145,13 @@ func (f *fakeSystem) where() (uint32, bool) {
 	return id, ok
 }
 
+// Adapters and Routes answer for the host on a thread that entered no compartment.
 func (f *fakeSystem) Adapters() ([]wire.Adapter, error) {
+	if _, ok := f.where(); !ok {
+		return []wire.Adapter{{Name: "Ethernet (host)", Status: "Up", Addresses: []wire.IPAddress{{Address: "10.0.0.5", PrefixLength: 24}}}}, nil
+	}
 	if f.panicIn == "adapters" {
 		panic("boom")
-	}
-	if _, ok := f.where(); !ok {
-		return nil, errors.New("read on a thread that never entered the compartment")
 	}
 	if f.adaptersErr != nil {
 		return nil, f.adaptersErr
@@ -164,7 +165,7 @@ func (f *fakeSystem) Adapters() ([]wire.Adapter, error) {
 
 func (f *fakeSystem) Routes() ([]wire.Route, error) {
 	if _, ok := f.where(); !ok {
-		return nil, errors.New("read on a thread that never entered the compartment")
+		return []wire.Route{{Destination: "0.0.0.0/0", NextHop: "10.0.0.1", Compartment: 1}}, nil
 	}
 	return []wire.Route{{Destination: "0.0.0.0/0", NextHop: "10.244.1.1", Compartment: 1}}, nil
 }
@@ -235,6 +236,8 @@ func TestCollect(t *testing.T) {
 	tests := []struct {
 		name      string
 		sys       *fakeSystem
+		podIP     string // 10.244.1.5 when empty
+		inside    uint32 // the compartment the probes must run in; 2 when zero
 		specs     []string
 		wantKinds []string
 		wantErr   string   // the source's returned error
@@ -242,10 +245,17 @@ func TestCollect(t *testing.T) {
 		verdicts  []string
 		probeErr  string // what a skipped probe says
 		notListed string // a listing that must not be read
+		wantLoc   string // what the pod.compartment artifact must hold
 	}{
 		{name: "entered", sys: &fakeSystem{lists: hcn}, specs: specs,
 			wantKinds: []string{wire.KindPodCompartment, wire.KindPodAdapters, wire.KindPodDNS, wire.KindPodRoutes},
-			verdicts:  []string{"ok", "ok", "ok"}},
+			verdicts:  []string{"ok", "ok", "ok"}, wantLoc: `"compartment":2,"endpointId":"E1","namespaceId":"NS1","namespaceType":"Host","foundIn":"hcn"`},
+		{name: "host network pod", sys: &fakeSystem{lists: hcn}, podIP: "10.0.0.5", inside: 1, specs: specs[:1],
+			wantKinds: []string{wire.KindPodCompartment, wire.KindPodAdapters, wire.KindPodDNS, wire.KindPodRoutes},
+			verdicts:  []string{"ok"}, wantLoc: `{"podIP":"10.0.0.5","compartment":1,"foundIn":"host"}`},
+		{name: "pod on another node", sys: &fakeSystem{lists: hcn}, podIP: "10.244.2.9", specs: specs[:1],
+			wantErr:  "cannot enter the network compartment of pod 10.244.2.9: no HCN endpoint holds IP 10.244.2.9: the pod runs on another node",
+			verdicts: []string{"skipped"}, probeErr: "no HCN endpoint holds IP 10.244.2.9"},
 		{name: "no probes", sys: &fakeSystem{lists: hcn},
 			wantKinds: []string{wire.KindPodCompartment, wire.KindPodAdapters, wire.KindPodDNS, wire.KindPodRoutes}},
 		{name: "no compartment functions", sys: &fakeSystem{lists: hcn, unsupported: errors.New("iphlpapi.dll has no SetCurrentThreadCompartmentId")}, specs: specs,
@@ -284,14 +294,21 @@ func TestCollect(t *testing.T) {
 			tgs := targets(t, tt.specs...)
 			var ran []string
 			var mu sync.Mutex
-			src := &Source{PodIP: podIP, Targets: tgs, Sys: tt.sys,
+			ip, inside := podIP, tt.inside
+			if tt.podIP != "" {
+				ip = netip.MustParseAddr(tt.podIP)
+			}
+			if inside == 0 {
+				inside = 2
+			}
+			src := &Source{PodIP: ip, Targets: tgs, Sys: tt.sys,
 				run: func(_ context.Context, tg probe.Target, _ probe.Options) wire.ProbeData {
 					mu.Lock()
 					ran = append(ran, tg.String())
 					mu.Unlock()
 					p := wire.ProbeData{Target: tg.WireTarget(), Protocol: tg.Protocol, Verdict: "ok", Method: "host-" + tg.Protocol}
-					if id, ok := tt.sys.where(); !ok || id != 2 {
-						p.Verdict, p.Error = "fail", fmt.Sprintf("ran in compartment %d (entered: %v), not 2", id, ok)
+					if id, ok := tt.sys.where(); !ok || id != inside {
+						p.Verdict, p.Error = "fail", fmt.Sprintf("ran in compartment %d (entered: %v), not %d", id, ok, inside)
 					}
 					return p
 				}}
@@ -305,6 +322,9 @@ func TestCollect(t *testing.T) {
 			}
 			if tt.wantErr != "" && !errors.Is(err, ErrCannotEnter) {
 				t.Errorf("the error %v does not wrap ErrCannotEnter", err)
+			}
+			if !strings.Contains(out.artifacts[wire.KindPodCompartment], tt.wantLoc) {
+				t.Errorf("pod.compartment = %s, want %s", out.artifacts[wire.KindPodCompartment], tt.wantLoc)
 			}
 			if !slices.Equal(out.kinds, tt.wantKinds) {
 				t.Errorf("kinds = %v, want %v", out.kinds, tt.wantKinds)
@@ -330,8 +350,8 @@ func TestCollect(t *testing.T) {
 				t.Errorf("%s was read (%v); it should not be needed here", tt.notListed, tt.sys.listed)
 			}
 			for _, e := range tt.sys.enterIDs() {
-				if e != 2 {
-					t.Errorf("a thread entered compartment %d, want 2", e)
+				if e != inside {
+					t.Errorf("a thread entered compartment %d, want %d", e, inside)
 				}
 			}
 		})
