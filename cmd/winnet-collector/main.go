@@ -38,13 +38,20 @@ const replayEnv = "WINNET_COLLECTOR_REPLAY"
 
 const usage = `usage:
   winnet-collector collect [--since 1h] [--pod-ip IP] [--source-timeout 30s] [--replay DIR]
-                           [--probe tcp:IP:PORT|udp:IP:PORT ...]
+                           [--probe SPEC ...] [--probe-from host|pod]
   winnet-collector version
 
 collect writes the node's networking facts to stdout as NDJSON records and logs to stderr.
-Each --probe tests reachability from this host (IP literals only).
+With --pod-ip it also reads that pod's network compartment (adapters, routes, DNS servers).
+Each --probe tests reachability, from this host or, with --probe-from pod, from inside the
+pod's network compartment (which needs --pod-ip). Addresses are IP literals. SPEC is one of
+  tcp:IP:PORT                      a TCP handshake
+  udp:IP:PORT                      one datagram; fails on an ICMP port unreachable
+  dns:NAME@SERVER_IP[:PORT][/tcp]  an A query for NAME to that server (port 53, UDP by default)
+IPv6 goes in brackets before a port: udp:[fd00::10]:53.
 With --replay DIR, or ` + replayEnv + `=DIR, it replays a scenario folder of raw dumps instead
-of reading the node (see hack/scenarios/README.md).
+of reading the node (see hack/scenarios/README.md); requested probes are answered from its
+probes.json.
 `
 
 const (
@@ -92,14 +99,16 @@ func collect(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	timeout := fs.Duration("source-timeout", collector.DefaultSourceTimeout, "deadline of each source")
 	replayDir := fs.String("replay", "", "replay this scenario folder instead of reading the node (default $"+replayEnv+")")
 	var probes probeList
-	fs.Var(&probes, "probe", "probe `tcp:IP:PORT` or udp:IP:PORT from this host; repeatable")
+	fs.Var(&probes, "probe", "probe `SPEC` (tcp:IP:PORT, udp:IP:PORT or dns:NAME@SERVER_IP[:PORT][/tcp]); repeatable")
+	probeFrom := fs.String("probe-from", probe.ScopeHost, "where the probes start: host (this node) or pod (the --pod-ip pod's network compartment)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage // flag already printed the error and the usage
 	}
-	if err := validate(fs, *since, *timeout, *podIP); err != nil {
+	scope, err := validate(fs, *since, *timeout, *podIP, *probeFrom)
+	if err != nil {
 		fmt.Fprintf(stderr, "winnet-collector: %v\n", err)
 		return exitUsage
 	}
@@ -108,16 +117,10 @@ func collect(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if dir == "" {
 		dir = getenv(replayEnv)
 	}
-	sources, backend, err := chooseBackend(dir, *since, *podIP, stderr)
+	sources, backend, err := chooseBackend(dir, *since, *podIP, scope, probes, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "winnet-collector: %v\n", err)
 		return exitFail
-	}
-	if len(probes) > 0 {
-		sources = append(sources, &probe.Source{Targets: probes})
-	}
-	if *podIP != "" && backend == collector.BackendWindows {
-		fmt.Fprintf(stderr, "winnet-collector: --pod-ip %s noted: its VFP port is read; probes from the pod's network compartment are not in this build\n", *podIP)
 	}
 
 	// A first SIGINT/SIGTERM stops the sources; Run still writes done so the stream stays whole.
@@ -156,36 +159,53 @@ func (p *probeList) Set(v string) error {
 	return nil
 }
 
-func validate(fs *flag.FlagSet, since, timeout time.Duration, podIP string) error {
+// validate checks the flags together and returns the probe scope.
+func validate(fs *flag.FlagSet, since, timeout time.Duration, podIP, probeFrom string) (string, error) {
 	if fs.NArg() > 0 {
-		return fmt.Errorf("collect takes only flags, found %q; run winnet-collector help", fs.Arg(0))
+		return "", fmt.Errorf("collect takes only flags, found %q; run winnet-collector help", fs.Arg(0))
 	}
 	if since < 0 {
-		return fmt.Errorf("--since %s is negative; give a look-back window such as 1h", since)
+		return "", fmt.Errorf("--since %s is negative; give a look-back window such as 1h", since)
 	}
 	if timeout <= 0 {
-		return fmt.Errorf("--source-timeout %s must be positive, such as 30s", timeout)
+		return "", fmt.Errorf("--source-timeout %s must be positive, such as 30s", timeout)
 	}
 	if podIP != "" {
 		if _, err := netip.ParseAddr(podIP); err != nil {
-			return fmt.Errorf("--pod-ip %q is not an IP address: %w", podIP, err)
+			return "", fmt.Errorf("--pod-ip %q is not an IP address: %w", podIP, err)
 		}
 	}
-	return nil
+	scope, err := probe.ParseScope(probeFrom)
+	if err != nil {
+		return "", err
+	}
+	if scope == probe.ScopePod && podIP == "" {
+		return "", fmt.Errorf("--probe-from pod needs --pod-ip: the pod's IP is how its network compartment is found")
+	}
+	return scope, nil
 }
 
-// chooseBackend picks replay when a scenario folder is given, else this OS's own backend.
-func chooseBackend(replayDir string, since time.Duration, podIP string, log io.Writer) ([]collector.Source, string, error) {
+// chooseBackend picks replay when a scenario folder is given, else this OS's own backend, and
+// adds the probes: a replay answers them from the scenario; on a node they run from the host
+// or, with scope pod, from the pod's compartment.
+func chooseBackend(replayDir string, since time.Duration, podIP, scope string, probes []probe.Target, log io.Writer) ([]collector.Source, string, error) {
 	if replayDir != "" {
-		sources, err := replay.Sources(replayDir, log)
+		sources, err := replay.Sources(replayDir, log, probes...)
 		if err != nil {
 			return nil, "", err
 		}
 		return sources, collector.BackendReplay, nil
 	}
-	sources, err := nodeSources(since, podIP)
+	var podProbes []probe.Target
+	if scope == probe.ScopePod {
+		podProbes = probes
+	}
+	sources, err := nodeSources(since, podIP, podProbes)
 	if err != nil {
 		return nil, "", err
+	}
+	if len(probes) > 0 && scope == probe.ScopeHost {
+		sources = append(sources, &probe.Source{Targets: probes})
 	}
 	return sources, collector.BackendWindows, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -66,6 +65,9 @@ func TestUsage(t *testing.T) {
 		{name: "zero timeout", args: []string{"collect", "--source-timeout", "0s", "--replay", good}, wantCode: 2, wantErr: "must be positive"},
 		{name: "bad pod IP", args: []string{"collect", "--pod-ip", "10.244.1", "--replay", good}, wantCode: 2, wantErr: "not an IP address"},
 		{name: "probe by name", args: []string{"collect", "--probe", "tcp:kube-dns:53", "--replay", good}, wantCode: 2, wantErr: "probes dial IP literals only"},
+		{name: "dns probe of a server name", args: []string{"collect", "--probe", "dns:kubernetes.default@kube-dns", "--replay", good}, wantCode: 2, wantErr: "a DNS probe asks one server by its IP"},
+		{name: "pod scope without pod IP", args: []string{"collect", "--probe-from", "pod", "--probe", "tcp:10.96.0.10:53", "--replay", good}, wantCode: 2, wantErr: "--probe-from pod needs --pod-ip"},
+		{name: "unknown scope", args: []string{"collect", "--probe-from", "node", "--replay", good}, wantCode: 2, wantErr: "want host (from the node, the default) or pod"},
 		{name: "stray argument", args: []string{"collect", "now"}, wantCode: 2, wantErr: `found "now"`},
 		{name: "missing replay folder", args: []string{"collect", "--replay", filepath.Join(good, "nope")}, wantCode: 1, wantErr: "replay scenario folder"},
 		{name: "no backend off Windows", args: []string{"collect"}, wantCode: 1, wantErr: "set WINNET_COLLECTOR_REPLAY or pass --replay", skipOnWin: true},
@@ -156,29 +158,44 @@ func TestCollectStreamFailure(t *testing.T) {
 }
 
 func TestCollectProbe(t *testing.T) {
-	dir := scenario(t, map[string]string{"os.json": `{"build":"20348"}`})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A replay answers requested probes from the scenario, whatever their scope: nothing is
+	// dialled from the machine that replays.
+	dir := scenario(t, map[string]string{"probes.json": `[
+	  {"target":"kubernetes.default.svc.cluster.local@10.96.0.10:53","protocol":"dns","verdict":"timeout","method":"pod-compartment","error":"no answer"},
+	  {"target":"10.96.12.34:80","protocol":"tcp","verdict":"ok","method":"pod-compartment"}]`})
+	tests := []struct {
+		name string
+		args []string
+		want []string // target, verdict and method of each probe record
+	}{
+		{name: "requested from the pod", args: []string{"--probe-from", "pod", "--pod-ip", "10.244.1.5",
+			"--probe", "dns:kubernetes.default.svc.cluster.local@10.96.0.10", "--probe", "tcp:10.96.0.10:53"},
+			want: []string{"kubernetes.default.svc.cluster.local@10.96.0.10:53 timeout pod-compartment", "10.96.0.10:53 skipped replay"}},
+		{name: "requested from the host", args: []string{"--probe", "tcp:10.96.12.34:80"},
+			want: []string{"10.96.12.34:80 ok pod-compartment"}},
+		{name: "none requested", args: nil,
+			want: []string{"kubernetes.default.svc.cluster.local@10.96.0.10:53 timeout pod-compartment", "10.96.12.34:80 ok pod-compartment"}},
 	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now: the probe must fail, and say so
-	var out, errb bytes.Buffer
-	args := []string{"collect", "--replay", dir, "--probe", "tcp:" + addr}
-	if code := run(context.Background(), args, &out, &errb, env(nil)); code != 0 {
-		t.Fatalf("exit %d; stderr: %s", code, errb.String())
-	}
-	var probes []wire.ProbeData
-	for _, r := range records(t, out.Bytes()) {
-		if r.Type == wire.TypeProbe {
-			var p wire.ProbeData
-			if err := json.Unmarshal(r.Data, &p); err != nil || r.Source != "probes.host" {
-				t.Fatalf("probe record %+v: %v", r, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := append([]string{"collect", "--replay", dir}, tt.args...)
+			if code := run(context.Background(), args, &out, &errb, env(nil)); code != 0 {
+				t.Fatalf("exit %d; stderr: %s", code, errb.String())
 			}
-			probes = append(probes, p)
-		}
-	}
-	if len(probes) != 1 || probes[0].Target != addr || probes[0].Verdict != "fail" || probes[0].Method != "host-tcp" {
-		t.Errorf("probes = %+v, want one failed host-tcp probe of %s", probes, addr)
+			var got []string
+			for _, r := range records(t, out.Bytes()) {
+				if r.Type == wire.TypeProbe {
+					var p wire.ProbeData
+					if err := json.Unmarshal(r.Data, &p); err != nil || r.Source != "probes" {
+						t.Fatalf("probe record %+v: %v", r, err)
+					}
+					got = append(got, p.Target+" "+p.Verdict+" "+p.Method)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("probes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
 	}
 }

@@ -63,11 +63,15 @@ type Expect struct {
 	Why      string // what Wine does here
 }
 
+// PodIP is the pod the smoke runs pass as --pod-ip: no HNS endpoint has it under Wine.
+const PodIP = "10.244.1.5"
+
 // The openings of the errors the Windows backend words for a host without HNS.
 const (
-	hcnMissing       = "HNS/HCN is not available on this host: computenetwork.dll not found"
-	vmcomputeMissing = "HNS/HCN is not available on this host: vmcompute.dll not found"
-	eventsStub       = "event log query not supported on this host"
+	hcnMissing         = "HNS/HCN is not available on this host: computenetwork.dll not found"
+	vmcomputeMissing   = "HNS/HCN is not available on this host: vmcompute.dll not found"
+	eventsStub         = "event log query not supported on this host"
+	CompartmentMissing = "cannot enter the network compartment of pod " + PodIP + ": iphlpapi.dll has no SetCurrentThreadCompartmentId"
 )
 
 // Expectations is the one table of what every known source does under Debian's Wine 8.
@@ -98,14 +102,18 @@ var Expectations = []Expect{
 	{Source: wire.KindPortRanges, Outcome: Unavailable, Text: "printed nothing for any port range query", Required: true, Why: "netsh.exe is a stub that prints nothing"},
 	{Source: wire.KindFirewall, Outcome: Unavailable, Text: "to read Windows Firewall's settings", Required: true, Why: "no firewall policy in the registry"},
 	{Source: wire.KindHotfixes, Outcome: Unavailable, Text: "to list the installed updates", Required: true, Why: "no component store in the registry"},
-	{Source: "probes.host", Outcome: Either, Required: true, Why: "loopback TCP works; probe verdicts are checked separately"},
+	{Source: "probes.host", Outcome: Either, Why: "loopback TCP, UDP and a DNS stub answer; registered by the runs with host probes, whose verdicts are checked separately"},
+	{Source: wire.KindPodCompartment, Outcome: Unavailable, Text: CompartmentMissing, Required: true, Why: "Wine's iphlpapi.dll lacks the compartment functions; every run passes --pod-ip " + PodIP + ", and pod-scoped probes must come back skipped"},
 }
 
-// ProbeWant is the verdict one probe must get.
+// ProbeWant is the verdict one probe must get. Empty fields are not checked.
 type ProbeWant struct {
-	Target  string // as given to --probe: tcp:IP:PORT
+	Target  string // the canonical --probe spec: tcp:IP:PORT, dns:NAME@IP:PORT
 	Verdict string
-	Result  string // for UDP: the detail's result, "replied" or "sent"; not checked when empty
+	Result  string // for UDP: the detail's result, "replied" or "sent"
+	Method  string // host-tcp, host-udp, host-dns, pod-compartment
+	Error   string // what the probe's error must say
+	Answer  string // for DNS: an address the detail's answers must hold
 }
 
 // SourceResult is what one source did in the stream.
@@ -318,6 +326,12 @@ func (r *Report) Check(exeSHA256 string, table []Expect, probes []ProbeWant) (pr
 			bad("probe of %s is %s (%s), want %s", w.Target, p.Verdict, p.Error, w.Verdict)
 		case w.Result != "" && probeResult(p) != w.Result:
 			bad("probe of %s has result %q, want %q", w.Target, probeResult(p), w.Result)
+		case w.Method != "" && p.Method != w.Method:
+			bad("probe of %s ran by %q, want %q", w.Target, p.Method, w.Method)
+		case !strings.Contains(p.Error, w.Error):
+			bad("probe of %s says %q, want %q", w.Target, p.Error, w.Error)
+		case w.Answer != "" && !contains(probeAnswers(p), w.Answer):
+			bad("probe of %s answered %v, want %s among the answers", w.Target, probeAnswers(p), w.Answer)
 		}
 	}
 	return problems, untabled
@@ -330,6 +344,19 @@ func probeResult(p wire.ProbeData) string {
 		return r
 	}
 	return ""
+}
+
+// probeAnswers are the addresses of a DNS probe's detail.
+func probeAnswers(p wire.ProbeData) []string {
+	d, _ := p.Detail.(map[string]any)
+	list, _ := d["answers"].([]any)
+	var out []string
+	for _, a := range list {
+		if s, ok := a.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Summary is a table of what every source did, for the test log.

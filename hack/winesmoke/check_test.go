@@ -59,11 +59,16 @@ var table = []Expect{
 	{Source: "processes", Outcome: Artifact},
 	{Source: "events", Outcome: Either},
 	{Source: "probes.host", Outcome: Either, Required: true},
+	{Source: "pod.compartment", Outcome: Unavailable, Text: CompartmentMissing},
 }
 
 var (
 	okProbe  = wire.ProbeData{Target: "127.0.0.1:4000", Protocol: "tcp", Verdict: "ok", Method: "host-tcp"}
 	udpProbe = wire.ProbeData{Target: "127.0.0.1:5000", Protocol: "udp", Verdict: "ok", Method: "host-udp", Detail: map[string]string{"result": "sent"}}
+	dnsProbe = wire.ProbeData{Target: "smoke.winnet.test@127.0.0.1:5353", Protocol: "dns", Verdict: "ok", Method: "host-dns",
+		Detail: map[string]any{"rcode": "NOERROR", "answers": []string{"192.0.2.53"}}}
+	podProbe = wire.ProbeData{Target: "127.0.0.1:9", Protocol: "tcp", Verdict: "skipped", Method: "pod-compartment",
+		Error: CompartmentMissing + ", so this system cannot move a thread into another network compartment"}
 )
 
 func healthy() *stream {
@@ -71,7 +76,8 @@ func healthy() *stream {
 		run("hcn.networks", nil, []string{hcnMissing + "; the node lacks the Windows Containers feature"}).
 		run("services", []string{"services"}, nil).
 		run("events", nil, []string{"EvtQuery returned no handle"}).
-		run("probes.host", nil, nil, okProbe, udpProbe)
+		run("probes.host", nil, nil, okProbe, udpProbe, dnsProbe).
+		run("pod.compartment", nil, []string{CompartmentMissing + ", so this system cannot move a thread"}, podProbe)
 }
 
 func TestCheck(t *testing.T) {
@@ -113,6 +119,15 @@ func TestCheck(t *testing.T) {
 			want: []string{"probe of tcp:127.0.0.1:4000 is ok", "no probe record for tcp:127.0.0.1:1"}},
 		{name: "udp result", stream: healthy().done(), probes: []ProbeWant{{Target: "udp:127.0.0.1:5000", Verdict: "ok", Result: "replied"}},
 			want: []string{`probe of udp:127.0.0.1:5000 has result "sent", want "replied"`}},
+		{name: "dns answer and method", stream: healthy().done(), probes: []ProbeWant{
+			{Target: "dns:smoke.winnet.test@127.0.0.1:5353", Verdict: "ok", Method: "host-dns", Answer: "192.0.2.53"},
+			{Target: "dns:smoke.winnet.test@127.0.0.1:5353", Verdict: "ok", Answer: "192.0.2.54"},
+			{Target: "dns:smoke.winnet.test@127.0.0.1:5353", Verdict: "ok", Method: "pod-compartment"}},
+			want: []string{"answered [192.0.2.53], want 192.0.2.54 among the answers", `ran by "host-dns", want "pod-compartment"`}},
+		{name: "skipped pod probe", stream: healthy().done(), probes: []ProbeWant{
+			{Target: "tcp:127.0.0.1:9", Verdict: "skipped", Method: "pod-compartment", Error: CompartmentMissing},
+			{Target: "tcp:127.0.0.1:9", Verdict: "skipped", Error: "Hyper-V"}},
+			want: []string{"probe of tcp:127.0.0.1:9 says"}},
 		{name: "done miscounts", stream: func() []byte {
 			s := healthy()
 			s.arts += 2
@@ -174,7 +189,7 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := r.Summary()
-	for _, w := range []string{"SOURCE", "hcn.networks", "error: " + hcnMissing[:40], "services", "data [services]", "probes.host", "2 probes"} {
+	for _, w := range []string{"SOURCE", "hcn.networks", "error: " + hcnMissing[:40], "services", "data [services]", "probes.host", "3 probes"} {
 		if !strings.Contains(sum, w) {
 			t.Errorf("summary lacks %q:\n%s", w, sum)
 		}

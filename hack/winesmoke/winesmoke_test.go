@@ -131,9 +131,13 @@ func TestCollectUnderWine(t *testing.T) {
 	open := "tcp:" + ln.Addr().String()
 	refused := "tcp:" + closed
 	udp := "udp:" + echo.LocalAddr().String()
+	udpServer, tcpServer := dnsStub(t)
+	dns := "dns:smoke.winnet.test@" + udpServer
+	dnsTCP := "dns:smoke.winnet.test@" + tcpServer + "/tcp"
 
 	planted := plantNodeFiles(t)
-	stdout, stderr, took, err := wine(t, exe, "collect", "--since", "1h", "--probe", open, "--probe", refused, "--probe", udp)
+	stdout, stderr, took, err := wine(t, exe, "collect", "--since", "1h", "--pod-ip", PodIP,
+		"--probe", open, "--probe", refused, "--probe", udp, "--probe", dns, "--probe", dnsTCP)
 	t.Logf("winnet-collector collect under Wine: %s, %d bytes of NDJSON", took.Round(time.Millisecond), len(stdout))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -154,6 +158,8 @@ func TestCollectUnderWine(t *testing.T) {
 		{Target: open, Verdict: "ok"},
 		{Target: refused, Verdict: "fail"},
 		{Target: udp, Verdict: "ok", Result: "replied"},
+		{Target: dns, Verdict: "ok", Method: "host-dns", Answer: dnsStubAnswer},
+		{Target: dnsTCP, Verdict: "ok", Method: "host-dns", Answer: dnsStubAnswer},
 	})
 	for _, p := range problems {
 		t.Error(p)
@@ -169,6 +175,97 @@ func TestCollectUnderWine(t *testing.T) {
 	if len(untabled) > 0 {
 		t.Logf("sources not in the Expectations table (add them to hack/winesmoke/check.go): %v", untabled)
 	}
+}
+
+// TestPodScopeUnderWine: probes from the pod's compartment cannot run under Wine, which lacks
+// the compartment functions; the collector must say so once and return each probe skipped,
+// so the plugin can fall back to exec into the pod.
+func TestPodScopeUnderWine(t *testing.T) {
+	exe := env(t, "WINNET_WINE_EXE")
+	pod := "tcp:127.0.0.1:9"
+	stdout, stderr, took, err := wine(t, exe, "collect", "--since", "1h", "--pod-ip", PodIP, "--probe-from", "pod", "--probe", pod)
+	t.Logf("winnet-collector collect --probe-from pod under Wine: %s", took.Round(time.Millisecond))
+	if err != nil {
+		t.Fatalf("the collector under Wine failed: %v\nstderr: %s", err, stderr)
+	}
+	rep, err := Parse(stdout)
+	if err != nil {
+		t.Fatalf("%v\nstdout:\n%s", err, stdout)
+	}
+	problems, _ := rep.Check(fileSHA256(t, exe), Expectations, []ProbeWant{
+		{Target: pod, Verdict: "skipped", Method: "pod-compartment", Error: CompartmentMissing},
+	})
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if len(rep.Probes) != 1 {
+		t.Errorf("%d probe records, want the one pod-scoped probe (none from the host): %+v", len(rep.Probes), rep.Probes)
+	}
+}
+
+// dnsStubAnswer is the one A record the DNS stub answers with (TEST-NET-1).
+const dnsStubAnswer = "192.0.2.53"
+
+// dnsStub answers every DNS query with one A record, on a loopback UDP port and on a loopback
+// TCP port (length-prefixed), and returns both addresses.
+func dnsStub(t *testing.T) (udpAddr, tcpAddr string) {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if r := dnsStubReply(buf[:n]); r != nil {
+				_, _ = c.WriteTo(r, from)
+			}
+		}
+	}()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				var l [2]byte
+				if _, err := io.ReadFull(conn, l[:]); err != nil {
+					return
+				}
+				q := make([]byte, int(l[0])<<8|int(l[1]))
+				if _, err := io.ReadFull(conn, q); err != nil {
+					return
+				}
+				if r := dnsStubReply(q); r != nil {
+					_, _ = conn.Write(append([]byte{byte(len(r) >> 8), byte(len(r))}, r...))
+				}
+			}()
+		}
+	}()
+	return c.LocalAddr().String(), ln.Addr().String()
+}
+
+// dnsStubReply answers a query: its ID; QR, RD and RA set; its own question; one A record
+// whose name points at the question's.
+func dnsStubReply(q []byte) []byte {
+	if len(q) < 17 {
+		return nil
+	}
+	r := append([]byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0}, q[12:]...)
+	r = append(r, 0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4)
+	return append(r, net.ParseIP(dnsStubAnswer).To4()...)
 }
 
 // layoutProgram prints, compiled against mingw-w64's headers, the sizes and offsets that

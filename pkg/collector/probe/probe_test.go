@@ -41,14 +41,35 @@ func TestParseTarget(t *testing.T) {
 		{in: "tcp:127.0.0.1:10250", want: "tcp:127.0.0.1:10250"},
 		{in: "UDP:10.96.0.10:53", want: "udp:10.96.0.10:53"},
 		{in: "udp:[fd00::10]:53", want: "udp:[fd00::10]:53"},
+		{in: "dns:kubernetes.default.svc.cluster.local@10.96.0.10", want: "dns:kubernetes.default.svc.cluster.local@10.96.0.10:53"},
+		{in: "DNS:Kube-DNS.kube-system.svc.cluster.local.@10.96.0.10:5353/TCP", want: "dns:kube-dns.kube-system.svc.cluster.local@10.96.0.10:5353/tcp"},
+		{in: "dns:a_b.example@10.0.0.1/udp", want: "dns:a_b.example@10.0.0.1:53"},
+		{in: "dns:example.com@fd00::10", want: "dns:example.com@[fd00::10]:53"},
+		{in: "dns:example.com@[fd00::10]", want: "dns:example.com@[fd00::10]:53"},
+		{in: "dns:example.com@[fd00::10]:54/tcp", want: "dns:example.com@[fd00::10]:54/tcp"},
 		{in: "tcp:kube-dns:53", wantErr: `"kube-dns" is not an IP address; probes dial IP literals only`},
-		{in: "icmp:10.0.0.1", wantErr: "want tcp:IP:PORT or udp:IP:PORT"},
-		{in: "10.0.0.1:53", wantErr: "want tcp:IP:PORT or udp:IP:PORT"},
+		{in: "icmp:10.0.0.1", wantErr: "want tcp:IP:PORT, udp:IP:PORT or dns:NAME@SERVER_IP"},
+		{in: "10.0.0.1:53", wantErr: "want tcp:IP:PORT, udp:IP:PORT or dns:NAME@SERVER_IP"},
 		{in: "tcp:10.0.0.1", wantErr: "want IP:PORT after tcp:"},
 		{in: "tcp:fd00::10:53", wantErr: "IPv6 in brackets"},
 		{in: "tcp:10.0.0.1:0", wantErr: "port 0 cannot be dialled"},
 		{in: "tcp:10.0.0.1:70000", wantErr: "want IP:PORT"},
-		{in: "tcp:[fe80::1%eth0]:53", wantErr: "zoned addresses are not supported"},
+		{in: "tcp:[fe80::1%eth0]:53", wantErr: `"%" is not allowed in a probe`},
+		{in: "dns:x@fe80::1/tcp", want: "dns:x@[fe80::1]:53/tcp"},
+		{in: "dns:kubernetes.default", wantErr: "want dns:NAME@SERVER_IP[:PORT][/tcp]"},
+		{in: "dns:kubernetes.default@", wantErr: "want dns:NAME@SERVER_IP[:PORT][/tcp]"},
+		{in: "dns:@10.96.0.10", wantErr: "names no name to ask for"},
+		{in: "dns:a..b@10.96.0.10", wantErr: "every label between dots must hold 1 to 63 characters"},
+		{in: "dns:" + strings.Repeat("a", 64) + ".com@10.96.0.10", wantErr: "every label between dots"},
+		{in: "dns:" + strings.Repeat("abcdefghi.", 26) + "com@10.96.0.10", wantErr: "over the 253 DNS allows"},
+		{in: "dns:a/b@10.96.0.10", wantErr: `"/" is not allowed in a name`},
+		{in: "dns:x@kube-dns", wantErr: `"kube-dns" is not an IP address; a DNS probe asks one server by its IP`},
+		{in: "dns:x@kube-dns:53", wantErr: `"kube-dns" is not an IP address`},
+		{in: "dns:x@10.96.0.10:0", wantErr: "port 0 cannot be dialled"},
+		{in: "dns:x@10.96.0.10/quic", wantErr: `"quic" after / is not a DNS transport`},
+		{in: "tcp:10.0.0.1:53 ", wantErr: `" " is not allowed in a probe`},
+		{in: "dns:a,b@10.0.0.1", wantErr: `"," is not allowed in a probe`},
+		{in: "dns:a=b@10.0.0.1", wantErr: `"=" is not allowed in a probe`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -60,7 +81,33 @@ func TestParseTarget(t *testing.T) {
 				return
 			}
 			if err != nil || got.String() != tt.want {
-				t.Errorf("ParseTarget = %v, %v; want %s", got, err, tt.want)
+				t.Fatalf("ParseTarget = %v, %v; want %s", got, err, tt.want)
+			}
+			// The canonical form parses back to the same target, and the record's
+			// protocol and target spell it.
+			again, err := ParseTarget(got.String())
+			if err != nil || again != got {
+				t.Errorf("ParseTarget(%s) = %+v, %v; want %+v", got, again, err, got)
+			}
+			if p := got.Protocol + ":" + got.WireTarget(); p != tt.want {
+				t.Errorf("protocol:target = %s, want %s", p, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseScope(t *testing.T) {
+	tests := []struct{ in, want, wantErr string }{
+		{in: "", want: ScopeHost},
+		{in: "host", want: ScopeHost},
+		{in: "Pod", want: ScopePod},
+		{in: "node", wantErr: "want host (from the node, the default) or pod"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseScope(tt.in)
+			if got != tt.want || (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseScope(%q) = %q, %v; want %q, error %q", tt.in, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
@@ -141,7 +188,7 @@ func TestCollect(t *testing.T) {
 	// The answers come at once; the long wait only keeps a loaded machine from turning a late
 	// echo into "sent". The silent server is probed apart, with a short wait, as it always
 	// waits it out.
-	src := &Source{Targets: append(slices.Clone(targets[:3]), targets[4]), Timeout: 30 * time.Second, UDPWait: 10 * time.Second}
+	src := &Source{Targets: append(slices.Clone(targets[:3]), targets[4]), Options: Options{Timeout: 30 * time.Second, UDPWait: 10 * time.Second}}
 	if src.Name() != "probes.host" {
 		t.Errorf("Name() = %s", src.Name())
 	}
@@ -150,7 +197,7 @@ func TestCollect(t *testing.T) {
 		t.Fatal(err)
 	}
 	quiet := fakeEmitter{}
-	if err := (&Source{Targets: targets[3:4], UDPWait: 50 * time.Millisecond}).Collect(context.Background(), &quiet); err != nil {
+	if err := (&Source{Targets: targets[3:4], Options: Options{UDPWait: 50 * time.Millisecond}}).Collect(context.Background(), &quiet); err != nil {
 		t.Fatal(err)
 	}
 	out.probes = slices.Insert(out.probes, 3, quiet.probes...)

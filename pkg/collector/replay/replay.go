@@ -23,7 +23,11 @@
 //	ports-ranges.json       -> ports.ranges       wire.PortRanges
 //	firewall.json           -> firewall           wire.Firewall
 //	os-hotfixes.json        -> os.hotfixes        JSON array of wire.Hotfix
-//	probes.json             -> probe records      JSON array of wire.ProbeData, one probe record each
+//	pod-compartment.json    -> pod.compartment    wire.PodCompartment
+//	pod-adapters.json       -> pod.adapters       JSON array of wire.Adapter (the pod's compartment)
+//	pod-routes.json         -> pod.routes         JSON array of wire.Route (the pod's compartment)
+//	pod-dns.json            -> pod.dns            wire.DNSClient (the pod's compartment)
+//	probes.json             -> probe records      JSON array of wire.ProbeData: all of them, or the answers to --probe (see probes.go)
 //	files/<drive>/<path>    -> file               one wire.FileData per file; files/C/k/kube-proxy.log is C:\k\kube-proxy.log
 //	tools/<tool>[.<what>].txt -> tool             one wire.ToolOutput per file: what an inbox tool (hnsdiag, vfpctrl) printed
 //
@@ -60,6 +64,7 @@ import (
 
 	"github.com/kubectl-winnet/winnet/pkg/collector"
 	"github.com/kubectl-winnet/winnet/pkg/collector/nodefiles"
+	"github.com/kubectl-winnet/winnet/pkg/collector/probe"
 	"github.com/kubectl-winnet/winnet/pkg/collector/redact"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
@@ -120,6 +125,10 @@ var artifactFiles = []artifactFile{
 	{file: "ports-ranges.json", kind: wire.KindPortRanges, shape: object, typed: decodesAs[wire.PortRanges]},
 	{file: "firewall.json", kind: wire.KindFirewall, shape: object, typed: decodesAs[wire.Firewall]},
 	{file: "os-hotfixes.json", kind: wire.KindHotfixes, shape: arrayOfObjects, typed: decodesAs[[]wire.Hotfix]},
+	{file: "pod-compartment.json", kind: wire.KindPodCompartment, shape: object, typed: decodesAs[wire.PodCompartment]},
+	{file: "pod-adapters.json", kind: wire.KindPodAdapters, shape: arrayOfObjects, typed: decodesAs[[]wire.Adapter]},
+	{file: "pod-routes.json", kind: wire.KindPodRoutes, shape: arrayOfObjects, typed: decodesAs[[]wire.Route]},
+	{file: "pod-dns.json", kind: wire.KindPodDNS, shape: object, typed: decodesAs[wire.DNSClient]},
 }
 
 // metadataFiles describe a scenario for people and the test harness; they are not node data.
@@ -128,7 +137,11 @@ var metadataFiles = map[string]bool{"README.md": true, "cluster.yaml": true}
 // Sources returns one source per artifact family present in the scenario folder dir. Files
 // are read when the sources run, so a broken file is an error record, not a failed start.
 // Files the backend does not know are reported on log and skipped.
-func Sources(dir string, log io.Writer) ([]collector.Source, error) {
+//
+// requested are the probes the collector was asked for (--probe). With none, every probe
+// probes.json scripts is replayed; with some, each is answered from probes.json, or skipped
+// when the scenario scripts no answer for it.
+func Sources(dir string, log io.Writer, requested ...probe.Target) ([]collector.Source, error) {
 	if log == nil {
 		log = io.Discard
 	}
@@ -147,8 +160,8 @@ func Sources(dir string, log io.Writer) ([]collector.Source, error) {
 			sources = append(sources, &jsonSource{path: filepath.Join(dir, af.file), spec: af})
 		}
 	}
-	if e, ok := present[ProbesFile]; ok && !e.IsDir() {
-		sources = append(sources, &probesSource{path: filepath.Join(dir, ProbesFile)})
+	if e, ok := present[ProbesFile]; ok && !e.IsDir() || len(requested) > 0 {
+		sources = append(sources, &probesSource{path: filepath.Join(dir, ProbesFile), requested: requested})
 	}
 	if e, ok := present[FilesDir]; ok && e.IsDir() {
 		sources = append(sources, &filesSource{root: filepath.Join(dir, FilesDir)})
@@ -285,32 +298,6 @@ func jsonType(b []byte) string {
 		return "null"
 	}
 	return "a number"
-}
-
-// probesSource replays canned probe results.
-type probesSource struct{ path string }
-
-func (s *probesSource) Name() string { return "probes" }
-
-func (s *probesSource) Collect(_ context.Context, out collector.Emitter) error {
-	b, err := os.ReadFile(s.path)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", ProbesFile, err)
-	}
-	raw, err := normalizeJSON(b, arrayOfObjects)
-	if err != nil {
-		return fmt.Errorf("scenario file %s: %w; fix or remove the file", ProbesFile, err)
-	}
-	var probes []wire.ProbeData
-	if err := json.Unmarshal(raw, &probes); err != nil {
-		return fmt.Errorf("scenario file %s does not hold probe results: %w; fix or remove the file", ProbesFile, err)
-	}
-	for _, p := range probes {
-		if err := out.Probe(p); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // filesSource replays files/<drive>/... as file records, one per file: first what the node's

@@ -14,15 +14,16 @@ import (
 	"unicode/utf16"
 
 	"github.com/kubectl-winnet/winnet/pkg/collector"
+	"github.com/kubectl-winnet/winnet/pkg/collector/probe"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 
 // replayDir runs the replay backend over dir through the real runtime and returns the decoded
-// records and the log.
-func replayDir(t *testing.T, dir string) ([]wire.Record, string) {
+// records and the log; requested are the --probe flags.
+func replayDir(t *testing.T, dir string, requested ...probe.Target) ([]wire.Record, string) {
 	t.Helper()
 	var log bytes.Buffer
-	sources, err := Sources(dir, &log)
+	sources, err := Sources(dir, &log, requested...)
 	if err != nil {
 		t.Fatalf("Sources(%s): %v", dir, err)
 	}

@@ -145,18 +145,9 @@ type routesSource struct{}
 func (routesSource) Name() string { return wire.KindHostRoutes }
 
 func (routesSource) Collect(_ context.Context, out collector.Emitter) error {
-	var tbl *windows.MibIpForwardTable2
-	if err := windows.GetIpForwardTable2(windows.AF_UNSPEC, &tbl); err != nil {
-		return fmt.Errorf("reading the route table (GetIpForwardTable2): %w", err)
-	}
-	defer windows.FreeMibTable(unsafe.Pointer(tbl))
-	b, err := mibBytes(unsafe.Pointer(tbl), hostparse.IPForwardTable2Rows, hostparse.IPForwardRow2Size, "route table")
+	routes, err := ReadRoutes()
 	if err != nil {
 		return err
-	}
-	routes, err := hostparse.Routes(b)
-	if err != nil {
-		return fmt.Errorf("decoding the route table: %w; this is a collector bug, please report it", err)
 	}
 	return out.Artifact(wire.KindHostRoutes, routes)
 }

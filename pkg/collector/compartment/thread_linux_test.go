@@ -1,0 +1,6 @@
+package compartment
+
+import "syscall"
+
+// threadID names the calling OS thread.
+func threadID() int { return syscall.Gettid() }
