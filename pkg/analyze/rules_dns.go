@@ -266,20 +266,25 @@ func probeQuery(p *wire.ProbeData) string {
 }
 
 func probeServer(p *wire.ProbeData) string {
+	host := p.Target
 	if m, ok := p.Detail.(map[string]any); ok {
 		if s, ok := m["server"].(string); ok && s != "" {
-			return s
+			host = s // "10.96.0.10" or, from the collector's DNS probe, "10.96.0.10:53"
 		}
+	} else if _, server, ok := strings.Cut(host, "@"); ok {
+		host = server // a DNS probe's target: NAME@SERVER[:PORT]
 	}
-	host := p.Target
 	if i := strings.LastIndex(host, ":"); i > 0 && !strings.Contains(host[i+1:], ".") {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
 }
 
+// isDNSProbe: the collector's DNS probes have protocol "dns"; transcripts and older streams
+// name the method "dns" or probe UDP port 53.
 func isDNSProbe(p *wire.ProbeData) bool {
-	return strings.EqualFold(p.Method, "dns") || strings.HasSuffix(p.Target, ":53") && strings.EqualFold(p.Protocol, "udp")
+	return strings.EqualFold(p.Protocol, "dns") || strings.EqualFold(p.Method, "dns") ||
+		strings.HasSuffix(p.Target, ":53") && strings.EqualFold(p.Protocol, "udp")
 }
 
 func probeFailed(p *wire.ProbeData) bool {
