@@ -519,8 +519,33 @@ func (c *Collection) Finish() (*Result, error) {
 	if err := res.decide(c.opts, kube, hints, recs); err != nil {
 		return nil, err
 	}
+	recs = append(recs, targetPodNetwork(res.Target, hints.podNets)...)
 	res.Records = withHello(recs, res.Node)
 	return res, nil
+}
+
+// targetPodNetwork turns an `ipconfig /all` run inside the target pod into the records the
+// collector sends from the pod's network compartment (pod.adapters, pod.dns), so the analyzer
+// judges a pasted in-pod transcript exactly as a live run. A pod's hostname is its name; with
+// one in-pod transcript and a target of unknown name it is taken as the target's.
+func targetPodNetwork(target *corev1.Pod, nets []PodNetwork) []wire.Record {
+	if len(nets) == 0 {
+		return nil
+	}
+	pick := -1
+	for i, pn := range nets {
+		if target != nil && strings.EqualFold(pn.Hostname, target.Name) {
+			pick = i
+		}
+	}
+	if pick < 0 && len(nets) == 1 {
+		pick = 0
+	}
+	if pick < 0 {
+		return nil
+	}
+	pn := nets[pick]
+	return []wire.Record{artifact(wire.KindPodAdapters, pn.Adapters), artifact(wire.KindPodDNS, pn.DNS)}
 }
 
 // records assembles the artifact and probe records: HNS objects deduplicated, host facts

@@ -550,3 +550,32 @@ func TestReplayScenarioFolder(t *testing.T) {
 		t.Error("web-0's endpoint exists")
 	}
 }
+
+// TestInPodIPConfigBecomesPodNetwork: an `ipconfig /all` pasted from inside the target pod is
+// passed on as the pod's own DNS and adapters, the records a live run reads from the pod's
+// network compartment.
+func TestInPodIPConfigBecomesPodNetwork(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "ipconfig-pod", "in-pod.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCollection(Options{})
+	c.Add("in-pod.txt", raw, "")
+	res, err := c.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dns wire.DNSClient
+	found := false
+	for _, r := range res.Records {
+		if r.Kind == wire.KindPodDNS {
+			found = true
+			if err := json.Unmarshal(r.Data, &dns); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !found || len(dns.Servers) != 1 || dns.Servers[0] != "10.0.0.10" {
+		t.Fatalf("pod.dns record: found %v, %+v", found, dns)
+	}
+}
