@@ -579,3 +579,32 @@ func TestInPodIPConfigBecomesPodNetwork(t *testing.T) {
 		t.Fatalf("pod.dns record: found %v, %+v", found, dns)
 	}
 }
+
+// TestWarningEventsReadAsKubeletLog: Warning events become kubelet log lines, so the rules
+// that look for the CNI's or HNS's words in the kubelet's log see a pasted event list too.
+func TestWarningEventsReadAsKubeletLog(t *testing.T) {
+	text := "LAST SEEN   TYPE      REASON                   OBJECT      MESSAGE\n" +
+		"2m          Normal    Scheduled                pod/web-0   Successfully assigned shop/web-0 to akswin000001\n" +
+		"1m          Warning   FailedCreatePodSandBox   pod/web-0   Failed to create pod sandbox: plugin type=\"azure-vnet\" failed (add): Failed to allocate address: No available addresses\n"
+	c := NewCollection(Options{})
+	c.Add("events.txt", []byte(text), "")
+	res, err := c.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log *wire.FileData
+	for _, r := range res.Records {
+		if r.Kind == wire.KindFile {
+			var f wire.FileData
+			if err := json.Unmarshal(r.Data, &f); err != nil {
+				t.Fatal(err)
+			}
+			if f.Role == wire.RoleLogPrefix+wire.LogKubelet {
+				log = &f
+			}
+		}
+	}
+	if log == nil || !strings.Contains(log.Content, "No available addresses") || strings.Contains(log.Content, "Successfully assigned") {
+		t.Fatalf("kubelet log from events: %+v", log)
+	}
+}

@@ -174,7 +174,7 @@ func recogniseKubeObjects(d *Doc) *Output {
 		add(v, 0)
 	}
 	if len(events) > 0 {
-		out.Records = append(out.Records, artifact(KindKubeEvents, events))
+		out.Records = append(out.Records, eventRecords(events)...)
 	}
 	if len(out.Kube) == 0 && len(out.Records) == 0 {
 		if len(skipped) == 0 && len(bad) == 0 {
@@ -316,4 +316,31 @@ func setFilePath(r *wire.Record, path string) {
 	}
 	f.Path = path
 	r.Data, _ = json.Marshal(f)
+}
+
+// eventRecords carries events twice: as kube.events, and their Warning messages as the lines
+// of a kubelet log. The kubelet writes those messages (FailedCreatePodSandBox with the CNI's
+// "no available addresses", HNS error codes), so rules that read the kubelet's log for a
+// cause find it in a pasted `kubectl get events` or `kubectl describe pod` too.
+func eventRecords(events []KubeEvent) []wire.Record {
+	recs := []wire.Record{artifact(KindKubeEvents, events)}
+	var lines []string
+	for _, e := range events {
+		if strings.EqualFold(e.Type, "Normal") || e.Message == "" {
+			continue
+		}
+		line := "W " + e.Reason
+		if e.Object != "" {
+			line += " " + e.Object
+		}
+		lines = append(lines, line+": "+strings.Join(strings.Fields(e.Message), " "))
+	}
+	if len(lines) > 0 {
+		content := strings.Join(lines, "\n") + "\n"
+		recs = append(recs, artifact(wire.KindFile, wire.FileData{
+			Path: "kubectl events (kubelet messages)", Role: wire.RoleLogPrefix + wire.LogKubelet,
+			Size: int64(len(content)), Content: content,
+		}))
+	}
+	return recs
 }

@@ -231,7 +231,7 @@ func recogniseKubectlTables(d *Doc) *Output {
 		}
 	}
 	if len(events) > 0 {
-		out.Records = append(out.Records, artifact(KindKubeEvents, events))
+		out.Records = append(out.Records, eventRecords(events)...)
 		counts["Event"] += len(events)
 	}
 	if len(out.Kube) == 0 && len(out.Records) == 0 {
@@ -364,7 +364,7 @@ func recogniseDescribePod(d *Doc) *Output {
 		return nil
 	}
 	if len(events) > 0 {
-		out.Records = append(out.Records, artifact(KindKubeEvents, events))
+		out.Records = append(out.Records, eventRecords(events)...)
 	}
 	out.Detail = fmt.Sprintf("%d pod(s), %d event(s)", len(out.Kube), len(events))
 	return out
