@@ -568,6 +568,17 @@ func outboundNATExceptionsMismatch(in Input) ([]Finding, string) {
 					}
 				}
 			}
+			if flat {
+				// The cloud network's own ranges (VNet, VPC): pods on a flat network reach its
+				// hosts directly, and a reply to a NATed source never finds its way back.
+				for _, cs := range x.s.CloudAddressSpaces {
+					for _, p := range parsePrefixes(cs.Prefixes) {
+						if !prefixCovered(p, exc) {
+							note("cloud "+p.String(), SeverityWarning, fmt.Sprintf("%s network %s range %s (from the cloud network description) is not excepted: pod traffic to it is NATed to the node IP", cs.Provider, cs.Name, p))
+						}
+					}
+				}
+			}
 			for _, p := range exc {
 				if p.Bits() < 8 {
 					note("broad "+p.String(), SeverityError, fmt.Sprintf("exception %s covers almost everything: traffic to the internet is not NATed and cannot return", p))

@@ -393,6 +393,12 @@ var ruleCases = []ruleCase{
 	{id: "outboundnat-exceptions-mismatch", name: "everything excepted", mutate: func(w *world) {
 		setExceptions(w, "0.0.0.0/0")
 	}, want: true, sev: SeverityError},
+	{id: "outboundnat-exceptions-mismatch", name: "cloud VNet range from az network vnet show not excepted", mutate: func(w *world) {
+		w.s.CloudAddressSpaces = []wire.CloudAddressSpace{{Provider: "azure", Name: "aks-vnet", Prefixes: []string{"10.224.0.0/12"}}}
+	}, want: true, sev: SeverityWarning},
+	{id: "outboundnat-exceptions-mismatch", name: "cloud VNet range covered by the exceptions", mutate: func(w *world) {
+		w.s.CloudAddressSpaces = []wire.CloudAddressSpace{{Provider: "azure", Name: "aks-vnet", Prefixes: []string{"10.0.0.0/16"}}}
+	}, want: false},
 	{id: "outboundnat-exceptions-mismatch", name: "healthy", want: false},
 	{id: "outboundnat-exceptions-mismatch", name: "overlay needs no node range", overlay: true, want: false},
 	{id: "outboundnat-exceptions-mismatch", name: "a loopback node address is not a VNET range", mutate: func(w *world) {

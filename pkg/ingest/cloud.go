@@ -8,25 +8,13 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 
-// KindCloudAddressSpaces carries []CloudAddressSpace: the address ranges of the cloud network
-// the nodes sit in (an Azure VNet, an AWS VPC, a GCP subnet). Pod traffic to these ranges must
-// not be NATed to the node IP, so a Windows node's OutBoundNAT exceptions should cover them
-// (finding outboundnat-exceptions-mismatch).
-const KindCloudAddressSpaces = "cloud.addressspaces"
+// The cloud network kinds live in pkg/wire, where the snapshot decodes them.
+const KindCloudAddressSpaces = wire.KindCloudAddressSpaces
 
-// CloudAddressSpace is one cloud network and its prefixes.
-type CloudAddressSpace struct {
-	Provider string        `json:"provider"` // azure | aws | gcp
-	Name     string        `json:"name"`     // VNet name, VPC ID, subnet name
-	Prefixes []string      `json:"prefixes"` // CIDR prefixes of the network
-	Subnets  []CloudSubnet `json:"subnets,omitempty"`
-}
-
-// CloudSubnet is one subnet of a cloud network.
-type CloudSubnet struct {
-	Name   string `json:"name,omitempty"`
-	Prefix string `json:"prefix"`
-}
+type (
+	CloudAddressSpace = wire.CloudAddressSpace
+	CloudSubnet       = wire.CloudSubnet
+)
 
 func validPrefixes(ss []string) []string {
 	var out []string

@@ -213,6 +213,10 @@ func (b *Builder) addArtifact(r wire.Record) error {
 		if err = json.Unmarshal(r.Data, &t); err == nil {
 			s.Tools = append(s.Tools, t)
 		}
+	case wire.KindCloudAddressSpaces:
+		var cs []wire.CloudAddressSpace
+		err = unmarshalList(r.Data, &cs)
+		s.CloudAddressSpaces = append(s.CloudAddressSpaces, cs...)
 	default:
 		for _, k := range s.Unknown {
 			if k == r.Kind {

@@ -41,6 +41,8 @@ type Snapshot struct {
 	Firewall       *wire.Firewall       `json:"firewall,omitempty"`
 	Hotfixes       []wire.Hotfix        `json:"hotfixes,omitempty"`
 	Tools          []wire.ToolOutput    `json:"tools,omitempty"`
+	// CloudAddressSpaces are the cloud network's ranges (VNet, VPC), from `analyze` input.
+	CloudAddressSpaces []wire.CloudAddressSpace `json:"cloudAddressSpaces,omitempty"`
 
 	// Configuration parsed from the collected files (see config.go). Nil or empty when the
 	// files were not collected.

@@ -121,3 +121,23 @@ type ToolOutput struct {
 	TimedOut bool     `json:"timedOut,omitempty"`
 	Output   string   `json:"output"`
 }
+
+// KindCloudAddressSpaces carries []CloudAddressSpace: the address ranges of the cloud network
+// the nodes sit in (an Azure VNet, an AWS VPC, a GCP subnet), as `kubectl winnet analyze` reads
+// them from `az network vnet show` or `aws ec2 describe-vpcs` output. Pod traffic to these
+// ranges must not be NATed to the node IP.
+const KindCloudAddressSpaces = "cloud.addressspaces"
+
+// CloudAddressSpace is one cloud network and its prefixes.
+type CloudAddressSpace struct {
+	Provider string        `json:"provider"` // azure | aws | gcp
+	Name     string        `json:"name"`     // VNet name, VPC ID, subnet name
+	Prefixes []string      `json:"prefixes"` // CIDR prefixes of the network
+	Subnets  []CloudSubnet `json:"subnets,omitempty"`
+}
+
+// CloudSubnet is one subnet of a cloud network.
+type CloudSubnet struct {
+	Name   string `json:"name,omitempty"`
+	Prefix string `json:"prefix"`
+}
