@@ -28,6 +28,7 @@ type Report struct {
 	Collector   *wire.HelloData        `json:"collector,omitempty"`
 	Target      Target                 `json:"target"`
 	Node        Node                   `json:"node"`
+	PodNetwork  *PodNetwork            `json:"podNetwork,omitempty"`
 	Findings    []analyze.Finding      `json:"findings"`
 	NotChecked  []analyze.NotChecked   `json:"notChecked,omitempty"`
 	Collected   Collected              `json:"collected"`
@@ -104,6 +105,9 @@ func Build(snap *snapshot.Snapshot, res analyze.Result, target Target, plugin Ve
 	}
 	if r.Findings == nil {
 		r.Findings = []analyze.Finding{}
+	}
+	if target.Pod != "" {
+		r.PodNetwork = podNetwork(snap, target.PodIP)
 	}
 	if snap.OS != nil {
 		r.Node.OS = strings.TrimSpace(snap.OS.ProductName + " build " + snap.OS.Build)

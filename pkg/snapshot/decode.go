@@ -214,6 +214,10 @@ func (b *Builder) addArtifact(r wire.Record) error {
 			s.Tools = append(s.Tools, t)
 		}
 	default:
+		if ok, perr := podArtifact(s, r); ok {
+			err = perr
+			break
+		}
 		for _, k := range s.Unknown {
 			if k == r.Kind {
 				return nil

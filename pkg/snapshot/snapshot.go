@@ -42,6 +42,9 @@ type Snapshot struct {
 	Hotfixes       []wire.Hotfix        `json:"hotfixes,omitempty"`
 	Tools          []wire.ToolOutput    `json:"tools,omitempty"`
 
+	// The target pod's own view from inside its compartment (pod.go); nil when not collected.
+	Pod *PodNetwork `json:"pod,omitempty"`
+
 	// Configuration parsed from the collected files (see config.go). Nil or empty when the
 	// files were not collected.
 	KubeProxy  *KubeProxyConfig `json:"kubeProxy,omitempty"`
