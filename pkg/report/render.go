@@ -76,6 +76,8 @@ func renderTable(out io.Writer, r *Report, wide bool) error {
 	section()
 	renderPodNetwork(p, r.PodNetwork)
 	section()
+	renderPath(p, r.Path, wide)
+	section()
 	if len(r.Findings) == 0 {
 		p("FINDINGS: none of the checks that ran found a problem.\n")
 	} else {

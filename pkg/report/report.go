@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kubectl-winnet/winnet/pkg/analyze"
+	"github.com/kubectl-winnet/winnet/pkg/pathexplain"
 	"github.com/kubectl-winnet/winnet/pkg/snapshot"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
@@ -29,6 +30,7 @@ type Report struct {
 	Target      Target                 `json:"target"`
 	Node        Node                   `json:"node"`
 	PodNetwork  *PodNetwork            `json:"podNetwork,omitempty"`
+	Path        *pathexplain.Path      `json:"path,omitempty"` // set by the caller when probes walked a path
 	Findings    []analyze.Finding      `json:"findings"`
 	NotChecked  []analyze.NotChecked   `json:"notChecked,omitempty"`
 	Collected   Collected              `json:"collected"`
