@@ -83,13 +83,16 @@ func (t Target) String() string {
 
 const syntax = "want svc/NAME[:PORT], pod/NAME:PORT, HOST:PORT or IP:PORT (a namespace goes before the name: svc/NS/NAME)"
 
-// ParseTarget parses a --to value. It never looks anything up: Resolve does, against the
+// ParseTarget parses a --to value. It never looks anything up: Build does, against the
 // cluster's objects.
-func ParseTarget(s string) (Target, error) {
+func ParseTarget(s string) (Target, error) { return ParseFlag("--to", s) }
+
+// ParseFlag parses a target given to flag (named in errors), such as --external.
+func ParseFlag(flag, s string) (Target, error) {
 	t := Target{Raw: s}
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return t, fmt.Errorf("--to is empty: %s", syntax)
+		return t, fmt.Errorf("%s is empty: %s", flag, syntax)
 	}
 	if kind, rest, ok := strings.Cut(s, "/"); ok && !strings.Contains(kind, ":") {
 		switch strings.ToLower(kind) {
@@ -98,57 +101,57 @@ func ParseTarget(s string) (Target, error) {
 		case "pod", "pods", "po":
 			t.Kind = KindPod
 		default:
-			return t, fmt.Errorf("--to %q: %q is not a kind this can test; %s", s, kind, syntax)
+			return t, fmt.Errorf("%s %q: %q is not a kind this can test; %s", flag, s, kind, syntax)
 		}
-		return parseObject(t, s, rest)
+		return parseObject(flag, t, s, rest)
 	}
 	// HOST:PORT or IP:PORT, with an optional /udp or /tcp (no address or name holds a slash).
 	hostport, proto, hasProto := strings.Cut(s, "/")
 	if hasProto {
 		var err error
-		if t.UDP, err = parseProto(s, proto); err != nil {
+		if t.UDP, err = parseProto(flag, s, proto); err != nil {
 			return t, err
 		}
 	}
 	i := strings.LastIndex(hostport, ":")
 	if i <= 0 {
-		return t, fmt.Errorf("--to %q: no port; %s", s, syntax)
+		return t, fmt.Errorf("%s %q: no port; %s", flag, s, syntax)
 	}
-	port, err := parsePort(s, hostport[i+1:])
+	port, err := parsePort(flag, s, hostport[i+1:])
 	if err != nil {
 		return t, err
 	}
 	t.PortNum = port
 	host := hostport[:i]
 	if strings.HasPrefix(host, "[") != strings.HasSuffix(host, "]") {
-		return t, fmt.Errorf("--to %q: unbalanced brackets around the address; write IPv6 as [fd00::10]:443", s)
+		return t, fmt.Errorf("%s %q: unbalanced brackets around the address; write IPv6 as [fd00::10]:443", flag, s)
 	}
 	bare := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	if a, err := netip.ParseAddr(bare); err == nil {
 		if a.Zone() != "" {
-			return t, fmt.Errorf("--to %q: zoned addresses are not supported; give a global or cluster address", s)
+			return t, fmt.Errorf("%s %q: zoned addresses are not supported; give a global or cluster address", flag, s)
 		}
 		if a.Is6() && !a.Is4In6() && host == bare {
-			return t, fmt.Errorf("--to %q: write an IPv6 address in brackets before the port, such as [fd00::10]:443", s)
+			return t, fmt.Errorf("%s %q: write an IPv6 address in brackets before the port, such as [fd00::10]:443", flag, s)
 		}
 		t.Kind, t.IP = KindIP, a.Unmap()
 		return t, nil
 	}
 	if strings.Contains(bare, ":") || bare != host {
-		return t, fmt.Errorf("--to %q: %q is not an IP address; %s", s, bare, syntax)
+		return t, fmt.Errorf("%s %q: %q is not an IP address; %s", flag, s, bare, syntax)
 	}
 	name, err := checkName(bare)
 	if err != nil {
-		return t, fmt.Errorf("--to %q: %w", s, err)
+		return t, fmt.Errorf("%s %q: %w", flag, s, err)
 	}
 	if t.UDP {
-		return t, fmt.Errorf("--to %q: a host name is tested by a DNS lookup only, so /udp has no meaning; give IP:PORT/udp to test UDP", s)
+		return t, fmt.Errorf("%s %q: a host name is tested by a DNS lookup only, so /udp has no meaning; give IP:PORT/udp to test UDP", flag, s)
 	}
 	t.Kind, t.Name = KindHost, name
 	return t, nil
 }
 
-func parseObject(t Target, s, rest string) (Target, error) {
+func parseObject(flag string, t Target, s, rest string) (Target, error) {
 	ref, proto, hasProto := strings.Cut(rest, "/")
 	// NS/NAME: the first slash after the kind may be the namespace's.
 	if hasProto && !strings.EqualFold(proto, "udp") && !strings.EqualFold(proto, "tcp") {
@@ -157,40 +160,40 @@ func parseObject(t Target, s, rest string) (Target, error) {
 	}
 	if hasProto {
 		var err error
-		if t.UDP, err = parseProto(s, proto); err != nil {
+		if t.UDP, err = parseProto(flag, s, proto); err != nil {
 			return t, err
 		}
 		if t.Kind == KindService {
-			return t, fmt.Errorf("--to %q: a Service's port carries its own protocol; drop the /%s and name the port instead", s, proto)
+			return t, fmt.Errorf("%s %q: a Service's port carries its own protocol; drop the /%s and name the port instead", flag, s, proto)
 		}
 	}
 	name, port, hasPort := strings.Cut(ref, ":")
 	if t.Namespace != "" {
 		if err := checkLabel(t.Namespace); err != nil {
-			return t, fmt.Errorf("--to %q: namespace %w", s, err)
+			return t, fmt.Errorf("%s %q: namespace %w", flag, s, err)
 		}
 	}
 	if err := checkObjectName(name); err != nil {
-		return t, fmt.Errorf("--to %q: %w", s, err)
+		return t, fmt.Errorf("%s %q: %w", flag, s, err)
 	}
 	t.Name = name
 	switch {
 	case t.Kind == KindService && hasPort:
 		if port == "" {
-			return t, fmt.Errorf("--to %q: empty port after the colon; give a port number or name, or drop the colon for the first port", s)
+			return t, fmt.Errorf("%s %q: empty port after the colon; give a port number or name, or drop the colon for the first port", flag, s)
 		}
 		if n, err := strconv.Atoi(port); err == nil {
 			if n < 1 || n > 65535 {
-				return t, fmt.Errorf("--to %q: port %d is out of range 1-65535", s, n)
+				return t, fmt.Errorf("%s %q: port %d is out of range 1-65535", flag, s, n)
 			}
 		} else if err := checkLabel(port); err != nil {
-			return t, fmt.Errorf("--to %q: port name %w", s, err)
+			return t, fmt.Errorf("%s %q: port name %w", flag, s, err)
 		}
 		t.Port = port
 	case t.Kind == KindPod && !hasPort:
-		return t, fmt.Errorf("--to %q: a pod target needs a port, such as pod/%s:8080", s, name)
+		return t, fmt.Errorf("%s %q: a pod target needs a port, such as pod/%s:8080", flag, s, name)
 	case t.Kind == KindPod:
-		n, err := parsePort(s, port)
+		n, err := parsePort(flag, s, port)
 		if err != nil {
 			return t, err
 		}
@@ -199,20 +202,20 @@ func parseObject(t Target, s, rest string) (Target, error) {
 	return t, nil
 }
 
-func parseProto(s, proto string) (bool, error) {
+func parseProto(flag, s, proto string) (bool, error) {
 	switch strings.ToLower(proto) {
 	case "udp":
 		return true, nil
 	case "tcp":
 		return false, nil
 	}
-	return false, fmt.Errorf("--to %q: %q after / is not a protocol; want /tcp (the default) or /udp", s, proto)
+	return false, fmt.Errorf("%s %q: %q after / is not a protocol; want /tcp (the default) or /udp", flag, s, proto)
 }
 
-func parsePort(s, p string) (int, error) {
+func parsePort(flag, s, p string) (int, error) {
 	n, err := strconv.Atoi(p)
 	if err != nil || n < 1 || n > 65535 {
-		return 0, fmt.Errorf("--to %q: port %q is not a number from 1 to 65535", s, p)
+		return 0, fmt.Errorf("%s %q: port %q is not a number from 1 to 65535", flag, s, p)
 	}
 	return n, nil
 }
