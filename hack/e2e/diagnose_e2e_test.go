@@ -513,7 +513,7 @@ func TestDiagnosePathTable(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	for _, want := range []string{
-		"POD NETWORK (from the pod compartment)",
+		"POD NETWORK (from the HNS endpoint)",
 		"PATH from pod path-dns/web-0 to svc/web (first failing hop: pod DNS servers)",
 		"HOP", "VERDICT", "EVIDENCE",
 		"fix first:",
