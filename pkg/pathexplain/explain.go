@@ -98,7 +98,13 @@ func Explain(in Input) *Path {
 			e.results[k] = p
 		}
 	}
-	path := &Path{From: "node " + in.Node, Notes: in.Plan.Notes}
+	path := &Path{From: "node " + in.Node, Notes: slices.Clone(in.Plan.Notes)}
+	// The probes were planned before the node's kubelet config was read; say so when the
+	// names they asked are under another domain than the node's.
+	if k := in.Snapshot.Kubelet; k != nil && k.ClusterDomain != "" && in.Plan.Domain != "" &&
+		!strings.EqualFold(strings.TrimSuffix(k.ClusterDomain, "."), in.Plan.Domain) && len(in.Plan.Probes) > 0 {
+		path.Notes = append(path.Notes, fmt.Sprintf("the kubelet's cluster domain is %s but the probes asked names under %s, so lookups may fail for that reason alone", k.ClusterDomain, in.Plan.Domain))
+	}
 	if in.Pod != nil {
 		path.From = "pod " + in.Pod.Namespace + "/" + in.Pod.Name
 	}

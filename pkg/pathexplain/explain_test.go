@@ -357,3 +357,25 @@ func dump(p *Path) string {
 	}
 	return b.String()
 }
+
+func TestExplainNotesAnotherClusterDomain(t *testing.T) {
+	tests := []struct {
+		domain string
+		note   bool
+	}{{"cluster.local", false}, {"cluster.local.", false}, {"corp.example", true}}
+	for _, tt := range tests {
+		t.Run(tt.domain, func(t *testing.T) {
+			w := healthy()
+			w.snap.Kubelet = &snapshot.KubeletConfig{ClusterDomain: tt.domain}
+			plan, err := pathplan.Build(pathplan.Input{Cluster: w.cl, Namespace: "shop", Defaults: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := Explain(Input{Pod: w.pod, Node: "win-1", Plan: plan, Snapshot: w.snap, Cluster: w.cl})
+			got := strings.Contains(strings.Join(p.Notes, "\n"), "cluster domain is "+tt.domain)
+			if got != tt.note {
+				t.Errorf("notes %q: note about the domain = %v, want %v", p.Notes, got, tt.note)
+			}
+		})
+	}
+}
