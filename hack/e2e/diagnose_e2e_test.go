@@ -58,14 +58,22 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(slow)
+	nodes := []simnode.NodeSpec{
+		{Name: winNode, OS: "windows", Scenario: "kube-dns-lb-missing"},
+		{Name: slowWinNode, OS: "windows", Scenario: slow},
+		{Name: linuxNode, OS: "linux"},
+	}
+	scenarios := []string{"kube-dns-lb-missing"}
+	// The path cases each run on a node of their own, with their objects in a namespace of
+	// their own (hack/scenarios/path-*).
+	for _, c := range pathCases {
+		nodes = append(nodes, simnode.NodeSpec{Name: c.node, OS: "windows", Scenario: c.scenario})
+		scenarios = append(scenarios, c.scenario)
+	}
 	start := time.Now()
 	world, err = env.Up(ctx, env.Options{
-		Nodes: []simnode.NodeSpec{
-			{Name: winNode, OS: "windows", Scenario: "kube-dns-lb-missing"},
-			{Name: slowWinNode, OS: "windows", Scenario: slow},
-			{Name: linuxNode, OS: "linux"},
-		},
-		Scenarios: []string{"kube-dns-lb-missing"},
+		Nodes:     nodes,
+		Scenarios: scenarios,
 		Log:       os.Stderr,
 	})
 	if err != nil {
@@ -435,4 +443,103 @@ func TestCompletionThroughKubectl(t *testing.T) {
 	if !strings.Contains(r.stdout, "node/") {
 		t.Fatalf("type completions:\n%s", r.stdout)
 	}
+}
+
+// pathCases are the --to scenarios: each breaks one hop of the path from pod web-0 to its
+// namespace's Service web (hack/scenarios/path-*/README.md).
+var pathCases = []struct {
+	scenario, node, namespace string
+	headline                  string // the first failing hop; "" when none fails
+}{
+	{"path-healthy", "win-path-ok", "path-ok", ""},
+	{"path-dns-mismatch", "win-path-dns", "path-dns", "pod DNS servers"},
+	{"path-lb-missing", "win-path-lb", "path-lb", "VIP load balancer"},
+	{"path-stale-backend", "win-path-stale", "path-stale", "load balancer backends"},
+	{"path-policy-deny", "win-path-deny", "path-deny", "NetworkPolicy"},
+}
+
+func TestDiagnosePathToService(t *testing.T) {
+	for _, c := range pathCases {
+		t.Run(c.scenario, func(t *testing.T) {
+			r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", c.namespace, "--to", "svc/web:80", "-o", "json")
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+			}
+			var rep struct {
+				Target struct{ Node string }
+				Path   *struct {
+					From, To string
+					Headline *struct{ Name, Verdict, Evidence string }
+					Hops     []struct{ Name, Verdict, Evidence string }
+				}
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+			}
+			if rep.Target.Node != c.node {
+				t.Fatalf("diagnosed on node %q, want %q", rep.Target.Node, c.node)
+			}
+			if rep.Path == nil {
+				t.Fatalf("the report has no path:\n%s", r.stdout)
+			}
+			var hops []string
+			for _, h := range rep.Path.Hops {
+				hops = append(hops, h.Name+": "+h.Verdict+": "+h.Evidence)
+			}
+			got := ""
+			if rep.Path.Headline != nil {
+				got = rep.Path.Headline.Name
+			}
+			if got != c.headline {
+				t.Errorf("first failing hop = %q, want %q; hops:\n%s", got, c.headline, strings.Join(hops, "\n"))
+			}
+			if rep.Path.From != "pod "+c.namespace+"/web-0" || rep.Path.To != "svc/web:80" {
+				t.Errorf("path from %q to %q", rep.Path.From, rep.Path.To)
+			}
+			// The probes ran (were answered by the replay), none was left without an answer.
+			for _, h := range rep.Path.Hops {
+				if h.Name == "connection" && h.Verdict == "skipped" {
+					t.Errorf("the connection probe was not answered: %s", h.Evidence)
+				}
+			}
+			requireNoDebugPods(t)
+		})
+	}
+}
+
+func TestDiagnosePathTable(t *testing.T) {
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "path-dns", "--to", "svc/web")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"POD NETWORK (from the HNS endpoint)",
+		"PATH from pod path-dns/web-0 to svc/web (first failing hop: pod DNS servers)",
+		"HOP", "VERDICT", "EVIDENCE",
+		"fix first:",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+DNS servers:\s+10\.0\.0\.2$`).MatchString(r.stdout) {
+		t.Errorf("the pod's DNS servers are not shown:\n%s", r.stdout)
+	}
+	if !regexp.MustCompile(`(?m)^pod DNS servers\s+FAIL\s+pod asks 10\.0\.0\.2`).MatchString(r.stdout) {
+		t.Errorf("the hop table does not fail the pod's DNS servers:\n%s", r.stdout)
+	}
+	requireNoDebugPods(t)
+}
+
+func TestDiagnoseToUnknownServiceFailsEarly(t *testing.T) {
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "path-ok", "--to", "svc/nope:80")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	for _, want := range []string{"no Service path-ok/nope was found", "kubectl get services -n path-ok"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("error lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	requireNoDebugPods(t)
 }

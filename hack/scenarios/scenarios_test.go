@@ -19,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -27,6 +28,29 @@ import (
 // when a new scenario models a missing load balancer.
 var missingLBs = map[string][]string{
 	"kube-dns-lb-missing": {"kube-system/kube-dns:dns", "kube-system/kube-dns:dns-tcp"},
+	"path-lb-missing":     {"path-lb/web:http"},
+}
+
+// nodes names the Windows node of the scenarios that do not model win-node-1: the scenarios
+// the e2e tests run side by side each get a node of their own.
+var nodes = map[string]string{
+	"path-healthy":       "win-path-ok",
+	"path-dns-mismatch":  "win-path-dns",
+	"path-lb-missing":    "win-path-lb",
+	"path-stale-backend": "win-path-stale",
+	"path-policy-deny":   "win-path-deny",
+}
+
+// dnsServers lists, per scenario, the DNS server the pods' endpoints carry on purpose instead
+// of the kube-dns ClusterIP. Add an entry when a scenario models a DNS server mismatch.
+var dnsServers = map[string]string{
+	"path-dns-mismatch": "10.0.0.2",
+}
+
+// staleBackends lists, per scenario, the backends a load balancer keeps on purpose although
+// they are not ready endpoints of its Service port. Add an entry when a scenario models one.
+var staleBackends = map[string]map[string][]string{
+	"path-stale-backend": {"path-stale/web:http": {"10.244.2.9"}},
 }
 
 const (
@@ -196,9 +220,17 @@ func checkScenario(t *testing.T, dir string) {
 	if dnsIP == "" {
 		t.Fatal("cluster.yaml has no kube-system/kube-dns Service")
 	}
+	node := windowsNode
+	if n, ok := nodes[dir]; ok {
+		node = n
+	}
+	if d, ok := dnsServers[dir]; ok {
+		dnsIP = d
+	}
 	podsOnNode := 0
 	for _, p := range c.pods {
-		if p.Spec.NodeName != windowsNode {
+		// hostNetwork pods (node agents) share the node's address and have no endpoint.
+		if p.Spec.NodeName != node || p.Spec.HostNetwork {
 			continue
 		}
 		podsOnNode++
@@ -215,7 +247,7 @@ func checkScenario(t *testing.T, dir string) {
 		}
 	}
 	if podsOnNode == 0 {
-		t.Errorf("no pod of cluster.yaml runs on %s", windowsNode)
+		t.Errorf("no pod of cluster.yaml runs on %s", node)
 	}
 
 	// Every Service port with ready endpoints has its load balancer, unless the scenario says
@@ -262,7 +294,9 @@ func checkScenario(t *testing.T, dir string) {
 			got = append(got, epIP[id])
 		}
 		sort.Strings(got)
-		if !slices.Equal(got, sp.backends) {
+		want := slices.Concat(sp.backends, staleBackends[dir][sp.name])
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
 			t.Errorf("load balancer %s for %s has backends %v, want the ready endpoints %v", lb.ID, sp.name, got, sp.backends)
 		}
 	}
@@ -416,6 +450,8 @@ func readCluster(t *testing.T, path string) cluster {
 			var s discoveryv1.EndpointSlice
 			strict(&s)
 			c.slices = append(c.slices, s)
+		case "networking.k8s.io/v1 NetworkPolicy":
+			strict(&networkingv1.NetworkPolicy{})
 		default:
 			t.Errorf("%s document %d: unexpected %s %s (Nodes belong to the simulated node)", path, i, meta.APIVersion, meta.Kind)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/diagnose"
 	"github.com/kubectl-winnet/winnet/pkg/embedded"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
+	"github.com/kubectl-winnet/winnet/pkg/pathplan"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
 	"github.com/kubectl-winnet/winnet/pkg/report"
 	"github.com/kubectl-winnet/winnet/pkg/target"
@@ -53,6 +54,10 @@ type diagnoseOptions struct {
 	skipAccess     bool
 	bundle         string
 	force          bool
+	to             string
+	external       string
+
+	toTarget, extTarget *pathplan.Target
 
 	target    string
 	namespace string
@@ -73,9 +78,19 @@ winnet creates a HostProcess debug pod on the target's node in --debug-namespace
 collector there, and deletes the pod when done, on error and on Ctrl-C. --keep leaves it
 running for later runs to reuse; its activeDeadlineSeconds removes it in any case.
 
+--to DEST walks the path from the pod to DEST hop by hop (its name's lookup, the Service VIP's
+HNS load balancer, its backends against the ready endpoints, NetworkPolicy, and a probe from
+inside the pod) and names the first hop that fails. DEST is svc/NAME[:PORT] (PORT a number or
+name, the first port by default), pod/NAME:PORT, HOST:PORT or IP:PORT (IPv6 as [ADDR]:PORT);
+NAME is looked up in the pod's namespace unless written NS/NAME. Pod targets also probe cluster
+DNS (through the kube-dns VIP and at each CoreDNS pod) and the API server's VIP. --external
+IP:PORT probes an address outside the cluster (HOST:PORT: the lookup only).
+
 Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above --fail-on.`,
 		Example: `  kubectl winnet diagnose pod/web-0 -n shop
   kubectl winnet diagnose svc/web -n shop -o yaml
+  kubectl winnet diagnose pod/web-0 -n shop --to svc/api:80
+  kubectl winnet diagnose pod/web-0 -n shop --to svc/payments/api:grpc --external 1.1.1.1:443
   kubectl winnet diagnose node/akswin000001 --keep
   kubectl winnet diagnose deploy/web -n shop --fail-on warning
   kubectl winnet diagnose pod/web-0 -n shop --bundle web-0.tar.gz   # for support, or: kubectl winnet analyze web-0.tar.gz`,
@@ -104,6 +119,8 @@ Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above
 	f.BoolVar(&o.skipAccess, "skip-access-check", false, "Skip the RBAC pre-check (SelfSubjectAccessReview); errors then surface when the action is refused")
 	f.StringVar(&o.bundle, "bundle", "", "Also write a bundle (.tar.gz: raw node records, cluster facts, report) to this file, for 'kubectl winnet analyze' or support; an existing file is kept unless --force")
 	f.BoolVar(&o.force, "force", false, "Let --bundle replace an existing file")
+	f.StringVar(&o.to, "to", "", "Test the path to this destination hop by hop: svc/NAME[:PORT], pod/NAME:PORT, HOST:PORT or IP:PORT (a namespace goes before the name: svc/NS/NAME)")
+	f.StringVar(&o.external, "external", "", "Also probe an address outside the cluster: IP:PORT (a connection) or HOST:PORT (the name's lookup only)")
 	return cmd
 }
 
@@ -123,6 +140,23 @@ func (o *diagnoseOptions) validate() error {
 	}
 	if err := report.ValidateFormat(o.output); err != nil {
 		return err
+	}
+	if o.to != "" {
+		t, err := pathplan.ParseTarget(o.to)
+		if err != nil {
+			return err
+		}
+		o.toTarget = &t
+	}
+	if o.external != "" {
+		t, err := pathplan.ParseFlag("--external", o.external)
+		if err != nil {
+			return err
+		}
+		if t.Kind != pathplan.KindIP && t.Kind != pathplan.KindHost {
+			return fmt.Errorf("--external %q names a %s: it takes IP:PORT or HOST:PORT outside the cluster; use --to for Services and pods", o.external, t.Kind)
+		}
+		o.extTarget = &t
 	}
 	switch o.failOn {
 	case "error", "warning", "none":
@@ -188,6 +222,8 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 			Timeout: o.timeout, Deadline: o.deadline,
 		},
 		Since:         o.since,
+		To:            o.toTarget,
+		External:      o.extTarget,
 		PluginVersion: Version,
 		Progress:      p,
 	})

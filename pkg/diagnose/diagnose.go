@@ -18,6 +18,8 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/facts"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
+	"github.com/kubectl-winnet/winnet/pkg/pathexplain"
+	"github.com/kubectl-winnet/winnet/pkg/pathplan"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
 	"github.com/kubectl-winnet/winnet/pkg/report"
 	"github.com/kubectl-winnet/winnet/pkg/snapshot"
@@ -36,6 +38,11 @@ type Config struct {
 
 	DebugPod debugpod.Options // Node is filled in here
 	Since    time.Duration    // event log window for the collector
+
+	// To is the destination whose path to test (--to), External an outside address
+	// (--external); nil when not asked. Pod targets always get the default probes too.
+	To       *pathplan.Target
+	External *pathplan.Target
 
 	PluginVersion string
 	Progress      *progress.Reporter
@@ -77,6 +84,26 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	phase("resolve", start)
 
 	start = time.Now()
+	p.Start("reading cluster objects")
+	ns := cfg.Namespace
+	if tgt.Pod != nil {
+		ns = tgt.Pod.Namespace
+	}
+	cl := facts.Gather(ctx, cfg.Client, tgt.Node.Name, ns)
+	p.Done(fmt.Sprintf("%d services, %d pods on the node", len(cl.Services), len(cl.Pods)))
+	for what, why := range cl.Missing {
+		p.Info("could not read %s: %s", what, why)
+	}
+	phase("cluster-facts", start)
+
+	// The probes are planned from the cluster's objects before anything runs on the node, so a
+	// --to that names nothing fails before a debug pod is made.
+	plan, err := pathplan.Build(pathplan.Input{Cluster: cl, Namespace: ns, Defaults: tgt.Pod != nil, To: cfg.To, External: cfg.External})
+	if err != nil {
+		return nil, cleanup, err
+	}
+
+	start = time.Now()
 	p.Start("starting debug pod on node " + tgt.Node.Name)
 	opts := cfg.DebugPod
 	opts.Node = tgt.Node
@@ -114,9 +141,14 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	start = time.Now()
 	p.Start("collecting node state")
 	args := []string{"collect", "--since", cfg.Since.String()}
-	if tgt.Pod != nil && tgt.Pod.Status.PodIP != "" {
-		args = append(args, "--pod-ip", tgt.Pod.Status.PodIP)
+	podIP := ""
+	if tgt.Pod != nil {
+		podIP = tgt.Pod.Status.PodIP
 	}
+	if podIP != "" {
+		args = append(args, "--pod-ip", podIP)
+	}
+	args = append(args, probeArgs(plan.Specs(), podIP)...)
 	snap, err := collect(ctx, runner, args, tgt.Node.Name, cfg.CollectorLog, p)
 	if err != nil {
 		p.Fail("")
@@ -126,29 +158,35 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	phase("collect", start)
 
 	start = time.Now()
-	p.Start("reading cluster objects")
-	ns := cfg.Namespace
-	if tgt.Pod != nil {
-		ns = tgt.Pod.Namespace
-	}
-	cl := facts.Gather(ctx, cfg.Client, tgt.Node.Name, ns)
-	p.Done(fmt.Sprintf("%d services, %d pods on the node", len(cl.Services), len(cl.Pods)))
-	for what, why := range cl.Missing {
-		p.Info("could not read %s: %s", what, why)
-	}
-	phase("cluster-facts", start)
-
-	start = time.Now()
 	res0 := analyze.Run(analyze.Input{Snapshot: snap, Cluster: cl, Pod: tgt.Pod})
 	rt := report.Target{Input: cfg.Target, Node: tgt.Node.Name, Note: tgt.Note}
 	if tgt.Pod != nil {
 		rt.Namespace, rt.Pod, rt.PodIP = tgt.Pod.Namespace, tgt.Pod.Name, tgt.Pod.Status.PodIP
 	}
 	rep := report.Build(snap, res0, rt, report.Versions{Version: cfg.PluginVersion, CollectorSHA256: cfg.Collector.SHA256()})
+	if len(plan.Probes) > 0 || plan.To != nil {
+		rep.Path = pathexplain.Explain(pathexplain.Input{Pod: tgt.Pod, Node: tgt.Node.Name, Plan: plan, Snapshot: snap, Cluster: cl})
+	}
 	rep.DebugPod = &report.DebugPod{Namespace: h.Namespace(), Name: h.Name(), Kept: h.Kept, Reused: h.Reused, RoundTrips: runner.RoundTrips}
 	phase("analyze", start)
 	rep.Timings = timings
 	return &Result{Report: rep, Snapshot: snap, Cluster: cl}, cleanup, nil
+}
+
+// probeArgs are the collector flags for the planned probes: from inside the pod when there is
+// one with an IP (its compartment is found by that IP), else from the node.
+func probeArgs(specs []string, podIP string) []string {
+	if len(specs) == 0 {
+		return nil
+	}
+	var args []string
+	if podIP != "" {
+		args = append(args, "--probe-from", "pod")
+	}
+	for _, s := range specs {
+		args = append(args, "--probe", s)
+	}
+	return args
 }
 
 // ErrIncompleteStream means the collector stopped before its done record.

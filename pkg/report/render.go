@@ -74,6 +74,10 @@ func renderTable(out io.Writer, r *Report, wide bool) error {
 	p("\n")
 
 	section()
+	renderPodNetwork(p, r.PodNetwork)
+	section()
+	renderPath(p, r.Path, wide)
+	section()
 	if len(r.Findings) == 0 {
 		p("FINDINGS: none of the checks that ran found a problem.\n")
 	} else {

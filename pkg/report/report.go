@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kubectl-winnet/winnet/pkg/analyze"
+	"github.com/kubectl-winnet/winnet/pkg/pathexplain"
 	"github.com/kubectl-winnet/winnet/pkg/snapshot"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
@@ -28,6 +29,8 @@ type Report struct {
 	Collector   *wire.HelloData        `json:"collector,omitempty"`
 	Target      Target                 `json:"target"`
 	Node        Node                   `json:"node"`
+	PodNetwork  *PodNetwork            `json:"podNetwork,omitempty"`
+	Path        *pathexplain.Path      `json:"path,omitempty"` // set by the caller when probes walked a path
 	Findings    []analyze.Finding      `json:"findings"`
 	NotChecked  []analyze.NotChecked   `json:"notChecked,omitempty"`
 	Collected   Collected              `json:"collected"`
@@ -104,6 +107,9 @@ func Build(snap *snapshot.Snapshot, res analyze.Result, target Target, plugin Ve
 	}
 	if r.Findings == nil {
 		r.Findings = []analyze.Finding{}
+	}
+	if target.Pod != "" {
+		r.PodNetwork = podNetwork(snap, target.PodIP)
 	}
 	if snap.OS != nil {
 		r.Node.OS = strings.TrimSpace(snap.OS.ProductName + " build " + snap.OS.Build)

@@ -218,6 +218,10 @@ func (b *Builder) addArtifact(r wire.Record) error {
 		err = unmarshalList(r.Data, &cs)
 		s.CloudAddressSpaces = append(s.CloudAddressSpaces, cs...)
 	default:
+		if ok, perr := podArtifact(s, r); ok {
+			err = perr
+			break
+		}
 		for _, k := range s.Unknown {
 			if k == r.Kind {
 				return nil

@@ -44,6 +44,9 @@ type Snapshot struct {
 	// CloudAddressSpaces are the cloud network's ranges (VNet, VPC), from `analyze` input.
 	CloudAddressSpaces []wire.CloudAddressSpace `json:"cloudAddressSpaces,omitempty"`
 
+	// The target pod's own view from inside its compartment (pod.go); nil when not collected.
+	Pod *PodNetwork `json:"pod,omitempty"`
+
 	// Configuration parsed from the collected files (see config.go). Nil or empty when the
 	// files were not collected.
 	KubeProxy  *KubeProxyConfig `json:"kubeProxy,omitempty"`

@@ -20,6 +20,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -177,6 +178,12 @@ func (e *Env) create(ctx context.Context, obj any) error {
 			_, err = c.CoreV1().Pods(o.Namespace).Create(ctx, o, opts)
 		}
 	case *corev1.Service:
+		// Scenarios share objects such as kube-system/kube-dns. A second create of a Service
+		// with a fixed ClusterIP fails on the IP ("already allocated") before the name, so an
+		// existing one is looked up first.
+		if _, gerr := c.CoreV1().Services(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{}); gerr == nil {
+			return nil
+		}
 		if err = e.Cluster.EnsureNamespace(ctx, o.Namespace, nil); err == nil {
 			_, err = c.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
 		}
@@ -191,6 +198,10 @@ func (e *Env) create(ctx context.Context, obj any) error {
 		_, err = c.DiscoveryV1().EndpointSlices(o.Namespace).Create(ctx, o, opts)
 	case *corev1.ServiceAccount:
 		_, err = c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, opts)
+	case *networkingv1.NetworkPolicy:
+		if err = e.Cluster.EnsureNamespace(ctx, o.Namespace, nil); err == nil {
+			_, err = c.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, opts)
+		}
 	default:
 		return fmt.Errorf("env.Apply does not know how to create %T", obj)
 	}
