@@ -321,20 +321,24 @@ func cniConfigDrift(in Input) ([]Finding, string) {
 // azure, antrea, or "" (plain win-bridge/win-overlay/sdnbridge, which has no daemon).
 func (x *index) cniFamily() (family, from string) {
 	if c := x.s.ActiveCNI(); c != nil {
+		src := c.Path
+		if src == "" {
+			src = "the CNI config" // one read from a paste, without a file name
+		}
 		switch {
 		case c.HasPlugin("flannel"):
-			return "flannel", c.Path
+			return "flannel", src
 		case c.HasPlugin("calico"):
-			return "calico", c.Path
+			return "calico", src
 		case c.HasPlugin("antrea"):
-			return "antrea", c.Path
+			return "antrea", src
 		case c.HasPlugin("azure-vnet"):
 			if strings.EqualFold(c.IPAMType, "azure-cns") {
-				return "azure-cns", c.Path
+				return "azure-cns", src
 			}
-			return "azure", c.Path
+			return "azure", src
 		}
-		return "", c.Path
+		return "", src
 	}
 	for _, comp := range x.components(facts.RoleCNI) {
 		return comp.Name, "pod " + comp.Namespace + "/" + comp.Pod

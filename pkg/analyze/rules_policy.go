@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-winnet/winnet/pkg/facts"
+	"github.com/kubectl-winnet/winnet/pkg/snapshot"
 )
 
 // NetworkPolicy evaluation, compiled once per policy (Kubernetes semantics: a pod is isolated
@@ -590,4 +591,13 @@ func (x *index) nodeAddr() netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// PolicyEnforced is policyEnforced for callers outside the analyzer (the --to path
+// explanation), so both judge policy enforcement the same way.
+func PolicyEnforced(snap *snapshot.Snapshot, cl *facts.Cluster) (enforced bool, who string, known bool) {
+	if snap == nil {
+		snap = &snapshot.Snapshot{}
+	}
+	return Input{Snapshot: snap, Cluster: cl}.ix().policyEnforced()
 }
