@@ -69,6 +69,9 @@ func dnsPolicyOf(p *corev1.Pod) corev1.DNSPolicy {
 // dnsServerMismatch: the pod's DNS servers are not the cluster DNS service IP.
 func dnsServerMismatch(in Input) ([]Finding, string) {
 	if !in.Snapshot.HaveEndpoints() {
+		if view := podDNSView(in); view != nil {
+			return podViewDNSServerMismatch(in, view)
+		}
 		return nil, missingEndpoints
 	}
 	x := in.ix()
@@ -161,6 +164,9 @@ func contains(ss []string, s string) bool {
 // suffix is what makes "svc-name" resolve.
 func dnsSuffixIncomplete(in Input) ([]Finding, string) {
 	if !in.Snapshot.HaveEndpoints() {
+		if view := podDNSView(in); view != nil {
+			return podViewDNSSuffixIncomplete(in, view)
+		}
 		return nil, missingEndpoints
 	}
 	x := in.ix()
@@ -386,7 +392,12 @@ func dnsResolutionFailed(in Input) ([]Finding, string) {
 				}
 			}
 		}
-		if len(want) > 0 && !contains(want, server) {
+		switch {
+		case x.isKubeDNSBackend(server):
+			// A probe sent straight to a CoreDNS pod (the default probe set does that to tell
+			// a broken VIP from broken CoreDNS): the pod itself did not answer.
+			cause = append(cause, fmt.Sprintf("%s is a kube-dns backend (a CoreDNS pod) queried directly: the DNS pod itself did not answer", server))
+		case len(want) > 0 && !contains(want, server):
 			cause = append(cause, fmt.Sprintf("%s is not the cluster DNS (%s)", server, strings.Join(want, ",")))
 		}
 		if len(cause) > 0 {
@@ -412,4 +423,111 @@ func dnsResolutionFailed(in Input) ([]Finding, string) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Title < out[j].Title })
 	return out, ""
+}
+
+// isKubeDNSBackend reports whether ip is a ready address of the kube-dns Service.
+func (x *index) isKubeDNSBackend(ip string) bool {
+	if x.c == nil || x.c.KubeDNS == nil || x.slicesBySvc == nil {
+		return false
+	}
+	for _, sl := range x.slicesBySvc[nsName{x.c.KubeDNS.Namespace, x.c.KubeDNS.Name}] {
+		for _, e := range sl.Endpoints {
+			for _, a := range e.Addresses {
+				if a == ip {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// podDNSView is the target pod's own resolver settings, when they were read without the HNS
+// endpoints: from inside the pod's compartment, or from an `ipconfig /all` pasted from the pod.
+func podDNSView(in Input) *wire.DNSClient {
+	if in.Pod == nil || in.Snapshot.Pod == nil || in.Snapshot.Pod.DNS == nil {
+		return nil
+	}
+	if d := in.Snapshot.Pod.DNS; len(d.Servers) > 0 || len(d.SearchList) > 0 {
+		return d
+	}
+	return nil
+}
+
+func podViewDNSServerMismatch(in Input, view *wire.DNSClient) ([]Finding, string) {
+	x := in.ix()
+	want, source := x.clusterDNS()
+	if len(want) == 0 {
+		return nil, "neither kubelet's clusterDNS nor the kube-dns Service is known"
+	}
+	p := in.Pod
+	if dnsPolicyOf(p) == corev1.DNSDefault || (dnsPolicyOf(p) == corev1.DNSNone && p.Spec.DNSConfig == nil) {
+		return nil, ""
+	}
+	if dnsPolicyOf(p) == corev1.DNSNone {
+		want = p.Spec.DNSConfig.Nameservers
+	}
+	ev := Evidence{Artifact: wire.KindPodDNS, Object: "pod " + p.Namespace + "/" + p.Name, Detail: "the pod's DNS servers: " + listOrNone(view.Servers)}
+	sev, what := "", ""
+	switch {
+	case len(view.Servers) == 0:
+		sev, what = SeverityError, "the pod has no DNS servers"
+	case len(diff(want, view.Servers)) == len(want):
+		sev, what = SeverityError, "the pod's DNS servers "+strings.Join(view.Servers, ",")+" do not include "+strings.Join(want, ",")
+	case !contains(want, view.Servers[0]):
+		sev, what = SeverityWarning, "the pod's first DNS server "+view.Servers[0]+" is not "+strings.Join(want, ",")
+	default:
+		return nil, ""
+	}
+	f := Finding{
+		ID: "dns-server-mismatch", Severity: sev,
+		Title:    fmt.Sprintf("pod %s/%s: %s (cluster DNS from %s)", p.Namespace, p.Name, what, source),
+		Evidence: []Evidence{ev},
+		Remediation: "Pods resolve cluster names only through the cluster DNS Service. The CNI sets the pod's DNS " +
+			"servers: with capabilities.dns it takes kubelet's clusterDNS from the runtime, otherwise its own " +
+			"Nameservers list. Fix the CNI config (or kubelet's clusterDNS) and recreate the pod.",
+		Objects: []ObjectRef{{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}},
+	}
+	if sev == SeverityWarning {
+		f.SeverityReason = "the cluster DNS server is on the list, but Windows asks the first server first and waits for it to time out"
+	}
+	return []Finding{f}, ""
+}
+
+func podViewDNSSuffixIncomplete(in Input, view *wire.DNSClient) ([]Finding, string) {
+	x := in.ix()
+	p := in.Pod
+	if dnsPolicyOf(p) == corev1.DNSDefault || dnsPolicyOf(p) == corev1.DNSNone {
+		return nil, ""
+	}
+	domain, _ := x.clusterDomain()
+	have := map[string]bool{}
+	for _, s := range view.SearchList {
+		have[strings.ToLower(strings.TrimSuffix(s, "."))] = true
+	}
+	var lack []string
+	sev := SeverityInfo
+	if ns := p.Namespace + ".svc." + domain; !have[ns] {
+		lack, sev = append(lack, ns), SeverityError
+	}
+	for _, s := range []string{"svc." + domain, domain} {
+		if !have[s] {
+			lack = append(lack, s)
+			if sev == SeverityInfo {
+				sev = SeverityWarning
+			}
+		}
+	}
+	if len(lack) == 0 {
+		return nil, ""
+	}
+	return []Finding{{
+		ID: "dns-suffix-incomplete", Severity: sev,
+		Title:    fmt.Sprintf("pod %s/%s's DNS search list lacks %s", p.Namespace, p.Name, strings.Join(lack, ", ")),
+		Evidence: []Evidence{{Artifact: wire.KindPodDNS, Object: "pod " + p.Namespace + "/" + p.Name, Detail: "search list: " + listOrNone(view.SearchList)}},
+		Remediation: "Windows appends the search list only to single-label names, so without <namespace>.svc.<domain> a " +
+			"bare Service name does not resolve. The CNI sets the list (its DNS Search setting, or the runtime's with " +
+			"capabilities.dns): fix the CNI config and recreate the pod, or use fully qualified names.",
+		Objects: []ObjectRef{{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}},
+	}}, ""
 }

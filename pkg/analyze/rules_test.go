@@ -794,3 +794,73 @@ func TestPolicyErrorAdviceNamesTheCause(t *testing.T) {
 		t.Fatalf("findings = %+v", fs)
 	}
 }
+
+// A DNS probe sent straight to a CoreDNS pod (to tell a broken VIP from broken CoreDNS) that
+// fails says the DNS pod did not answer, not that the pod queried the wrong server.
+func TestDNSFailureToCoreDNSPodDirectly(t *testing.T) {
+	w := healthyL2Bridge()
+	w.s.Probes = []wire.ProbeData{{Target: "kubernetes.default.svc.cluster.local@10.244.2.7:53", Protocol: "dns", Verdict: "timeout",
+		Method: wire.ProbeMethodPodCompartment, Detail: map[string]any{"name": "kubernetes.default.svc.cluster.local", "server": "10.244.2.7:53"}}}
+	fs, missing := dnsResolutionFailed(w.input())
+	if missing != "" || len(fs) != 1 {
+		t.Fatalf("findings %+v, missing %q", fs, missing)
+	}
+	var details []string
+	for _, e := range fs[0].Evidence {
+		details = append(details, e.Detail)
+	}
+	all := strings.Join(details, " | ")
+	if !strings.Contains(all, "kube-dns backend") || strings.Contains(all, "is not the cluster DNS") {
+		t.Fatalf("evidence: %s", all)
+	}
+}
+
+// Without HNS endpoints (a pasted in-pod `ipconfig /all`, or a live read of the pod's
+// compartment), the DNS rules judge the pod's own resolver settings.
+func TestDNSRulesFromThePodsOwnView(t *testing.T) {
+	podView := func(servers []string, search ...string) *world {
+		w := healthyL2Bridge()
+		delete(w.s.Have, wire.KindHCNEndpoints)
+		delete(w.s.Have, wire.KindHNSEndpointsV1)
+		w.s.Pod = &snapshot.PodNetwork{DNS: &wire.DNSClient{Servers: servers, SearchList: search}}
+		return w
+	}
+	full := []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local"}
+	tests := []struct {
+		name       string
+		w          *world
+		rule       func(Input) ([]Finding, string)
+		wantID     string
+		wantSev    string
+		wantNoFind bool
+	}{
+		{"servers right", podView([]string{"10.96.0.10"}, full...), dnsServerMismatch, "", "", true},
+		{"servers wrong", podView([]string{"168.63.129.16"}, full...), dnsServerMismatch, "dns-server-mismatch", SeverityError, false},
+		{"cluster DNS second", podView([]string{"8.8.8.8", "10.96.0.10"}, full...), dnsServerMismatch, "dns-server-mismatch", SeverityWarning, false},
+		{"search list complete", podView([]string{"10.96.0.10"}, full...), dnsSuffixIncomplete, "", "", true},
+		{"namespace suffix missing", podView([]string{"10.96.0.10"}, "svc.cluster.local", "cluster.local"), dnsSuffixIncomplete, "dns-suffix-incomplete", SeverityError, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, missing := tt.rule(tt.w.input())
+			if missing != "" {
+				t.Fatalf("not checked: %s", missing)
+			}
+			if tt.wantNoFind {
+				if len(fs) != 0 {
+					t.Fatalf("findings %+v, want none", fs)
+				}
+				return
+			}
+			if len(fs) != 1 || fs[0].ID != tt.wantID || fs[0].Severity != tt.wantSev {
+				t.Fatalf("findings %+v, want one %s (%s)", fs, tt.wantID, tt.wantSev)
+			}
+		})
+	}
+	// Without the pod's view and without endpoints the checks say what is missing.
+	w := podView(nil)
+	w.s.Pod = nil
+	if _, missing := dnsServerMismatch(w.input()); missing == "" {
+		t.Fatal("want a reason the check could not run")
+	}
+}
