@@ -349,19 +349,9 @@ func (c *Collection) addTar(p string, r io.Reader) error {
 			continue
 		}
 		names = append(names, path.Base(h.Name))
-		if c.count >= c.opts.MaxFiles || c.total >= c.opts.MaxTotalBytes {
-			c.ignore(name, "a size or file-count limit was reached; the rest were not read")
-			continue
+		if c.addEntry(name, func() (io.ReadCloser, error) { return io.NopCloser(tr), nil }, h.Size) {
+			break
 		}
-		data, note, err := c.read(tr, h.Size)
-		if err != nil {
-			c.ignore(name, "could not be read: "+err.Error())
-			if errors.Is(err, errLimit) {
-				break
-			}
-			continue
-		}
-		c.Add(name, data, note)
 	}
 	if l := folderLayout(names); l != "" {
 		c.layouts = append(c.layouts, fmt.Sprintf("%s: %s", p, l))
@@ -382,31 +372,37 @@ func (c *Collection) addZip(p string, f io.ReaderAt, size int64) error {
 		}
 		name := p + ":" + zf.Name
 		names = append(names, path.Base(zf.Name))
-		if c.count >= c.opts.MaxFiles || c.total >= c.opts.MaxTotalBytes {
-			c.ignore(name, "a size or file-count limit was reached; the rest were not read")
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			c.ignore(name, "could not be read: "+err.Error())
-			continue
-		}
 		// The declared size is not trusted (zip bombs): read as a stream of unknown size.
-		data, note, err := c.read(rc, -1)
-		_ = rc.Close()
-		if err != nil {
-			c.ignore(name, "could not be read: "+err.Error())
-			if errors.Is(err, errLimit) {
-				break
-			}
-			continue
+		if c.addEntry(name, zf.Open, -1) {
+			break
 		}
-		c.Add(name, data, note)
 	}
 	if l := folderLayout(names); l != "" {
 		c.layouts = append(c.layouts, fmt.Sprintf("%s: %s", p, l))
 	}
 	return nil
+}
+
+// addEntry reads one archive member within the collection's limits and adds it. It reports
+// whether the archive's remaining members must be skipped (a limit was reached).
+func (c *Collection) addEntry(name string, open func() (io.ReadCloser, error), size int64) (stop bool) {
+	if c.count >= c.opts.MaxFiles || c.total >= c.opts.MaxTotalBytes {
+		c.ignore(name, "a size or file-count limit was reached; the rest were not read")
+		return false
+	}
+	rc, err := open()
+	if err != nil {
+		c.ignore(name, "could not be read: "+err.Error())
+		return false
+	}
+	data, note, err := c.read(rc, size)
+	_ = rc.Close()
+	if err != nil {
+		c.ignore(name, "could not be read: "+err.Error())
+		return errors.Is(err, errLimit)
+	}
+	c.Add(name, data, note)
+	return false
 }
 
 func (c *Collection) ignore(p, reason string) {
