@@ -454,6 +454,10 @@ var (
 	kpStartMarkers = []string{`"using winkernel proxier"`, `"version info"`, "using kernelspace proxier", "starting kube-proxy"}
 )
 
+// klogError matches a klog error or fatal header ("E0509 18:41:13.804062"), also behind a
+// prefix, as in lines exported from the Windows event log or a log shipper.
+var klogError = regexp.MustCompile(`(?:^|\s)[EF]\d{4} \d\d:\d\d:\d\d`)
+
 // kubeProxyLog scans the kube-proxy logs once.
 func (x *index) kubeProxyLog() *kubeProxyLog {
 	if x.kp != nil {
@@ -468,7 +472,7 @@ func (x *index) kubeProxyLog() *kubeProxyLog {
 			line, rest, _ = strings.Cut(rest, "\n")
 			n++
 			l := strings.ToLower(line)
-			isErr := strings.HasPrefix(line, "E") || strings.HasPrefix(line, "F") || strings.Contains(l, "level=error") ||
+			isErr := klogError.MatchString(line) || strings.Contains(l, "level=error") ||
 				strings.Contains(l, `"level":"error"`) || strings.Contains(l, "err=")
 			switch {
 			case containsAny(l, kpStartMarkers):

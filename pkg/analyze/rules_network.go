@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -22,6 +23,10 @@ func networkNames(nets []snapshot.Network) string {
 // hnsNetworkMissing: the HNS network the CNI config or kube-proxy expects does not exist.
 func hnsNetworkMissing(in Input) ([]Finding, string) {
 	if !in.Snapshot.Have[wire.KindHCNNetworks] {
+		// Without the network list, kube-proxy's own complaint is the evidence.
+		if fs := networkMissingFromKubeProxyLog(in); len(fs) > 0 {
+			return fs, ""
+		}
 		return nil, missingNetworks
 	}
 	x := in.ix()
@@ -681,4 +686,32 @@ func overlayMTUMismatch(in Input) ([]Finding, string) {
 			"then recreate the pods.", nic-vxlanOverhead),
 		Objects: []ObjectRef{nodeRef(x.node)},
 	}}, ""
+}
+
+// kpNetworkNotFound is kube-proxy (winkernel) saying at start that the network it was told to
+// use does not exist: "Unable to find HNS Network specified by cbr0".
+var kpNetworkNotFound = regexp.MustCompile(`(?i)(?:unable|could not) to? ?find hns network(?: specified by)? "?([A-Za-z0-9._-]+)`)
+
+func networkMissingFromKubeProxyLog(in Input) []Finding {
+	x := in.ix()
+	for _, l := range x.kubeProxyLog().startup {
+		m := kpNetworkNotFound.FindStringSubmatch(l.text)
+		if m == nil {
+			continue
+		}
+		name, where := strings.TrimRight(m[1], "."), "this node"
+		if x.node != "" {
+			where = "node " + x.node
+		}
+		return []Finding{{
+			ID: "hns-network-missing", Severity: SeverityError,
+			Title:    fmt.Sprintf("kube-proxy cannot find the HNS network %q on %s", name, where),
+			Evidence: []Evidence{l.evidence()},
+			Remediation: "kube-proxy programs no Service until the network exists, and pods get no network either. The CNI " +
+				"daemon (flanneld, calico-node, the Azure CNI) creates it: check that it runs. If the network exists under " +
+				"another name, make kube-proxy's --network-name (KUBE_NETWORK) and the CNI config's name agree.",
+			Objects: []ObjectRef{nodeRef(x.node)},
+		}}
+	}
+	return nil
 }

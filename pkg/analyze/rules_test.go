@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 	"testing"
@@ -862,5 +863,23 @@ func TestDNSRulesFromThePodsOwnView(t *testing.T) {
 	w.s.Pod = nil
 	if _, missing := dnsServerMismatch(w.input()); missing == "" {
 		t.Fatal("want a reason the check could not run")
+	}
+}
+
+// kube-proxy's start-up complaint is evidence enough when the network list was not collected,
+// also for lines exported from the event log behind a prefix.
+func TestNetworkMissingFromKubeProxyLogAlone(t *testing.T) {
+	mk := func(log string) Input {
+		b := snapshot.NewBuilder("")
+		raw, _ := json.Marshal(wire.FileData{Path: `C:\k\kube-proxy.log`, Role: wire.RoleLogPrefix + wire.LogKubeProxy, Content: log})
+		b.Add(wire.Record{V: 1, Type: wire.TypeArtifact, Kind: wire.KindFile, Data: raw})
+		return Input{Snapshot: b.Snapshot()}
+	}
+	fs, missing := hnsNetworkMissing(mk("  173 May 09 18:41  Information kube-proxy  0 E0628 16:57:08.673912    1180 proxier.go:564] Unable to find HNS Network specified by cbr0. Please check network name and CNI deployment\n"))
+	if missing != "" || len(fs) != 1 || !strings.Contains(fs[0].Title, `"cbr0"`) {
+		t.Fatalf("findings %+v, missing %q", fs, missing)
+	}
+	if fs, missing := hnsNetworkMissing(mk("I0628 16:57:08.673912    1180 proxier.go:100] \"Using winkernel Proxier\"\n")); len(fs) != 0 || missing == "" {
+		t.Fatalf("a healthy log without networks: findings %+v, missing %q", fs, missing)
 	}
 }
