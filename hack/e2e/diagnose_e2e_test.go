@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,6 +71,8 @@ func run(m *testing.M) int {
 		nodes = append(nodes, simnode.NodeSpec{Name: c.node, OS: "windows", Scenario: c.scenario})
 		scenarios = append(scenarios, c.scenario)
 	}
+	nodes = append(nodes, simnode.NodeSpec{Name: podExecNode, OS: "windows", Scenario: "path-pod-exec"})
+	scenarios = append(scenarios, "path-pod-exec")
 	start := time.Now()
 	world, err = env.Up(ctx, env.Options{
 		Nodes:     nodes,
@@ -540,6 +543,60 @@ func TestDiagnoseToUnknownServiceFailsEarly(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("error lacks %q:\n%s", want, r.stderr)
 		}
+	}
+	requireNoDebugPods(t)
+}
+
+// podExecNode runs hack/scenarios/path-pod-exec: the collector cannot enter pod web-0's network
+// compartment, and web-0's image has nslookup.exe only.
+const podExecNode = "win-path-exec"
+
+func TestDiagnoseFallsBackToExecIntoThePod(t *testing.T) {
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "path-exec", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	var rep struct {
+		Target struct{ Node string }
+		Path   *struct {
+			Notes []string
+			Hops  []struct{ Name, Verdict, Evidence string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	if rep.Target.Node != podExecNode || rep.Path == nil {
+		t.Fatalf("diagnosed on node %q, path %v:\n%s", rep.Target.Node, rep.Path, r.stdout)
+	}
+	evidence := map[string]string{}
+	var all []string
+	for _, h := range rep.Path.Hops {
+		evidence[h.Name] = h.Verdict + ": " + h.Evidence
+		all = append(all, h.Name+": "+h.Verdict+": "+h.Evidence)
+	}
+	for hop, want := range map[string]string{
+		// Answered inside the pod by its own nslookup.exe, with the simulated image's answer.
+		"cluster DNS (kube-dns VIP, UDP)": "ok: dns:kubernetes.default.svc.cluster.local@10.96.0.10:53: ok (exec:nslookup) -> 10.96.0.1",
+		// The image has no PowerShell, so nothing in it can open a TCP connection.
+		"API server VIP": "no tool in the image can open a TCP connection",
+	} {
+		if got, ok := evidence[hop]; !ok || !strings.Contains(got, want) {
+			t.Errorf("hop %q = %q, want it to contain %q; hops:\n%s", hop, got, want, strings.Join(all, "\n"))
+		}
+	}
+	if !strings.Contains(strings.Join(rep.Path.Notes, "\n"), "ran inside container web instead (exec:nslookup)") {
+		t.Errorf("the path notes do not say the fallback ran: %q", rep.Path.Notes)
+	}
+	// The exec went to the target pod itself, with the detection first.
+	var execs []string
+	for _, e := range world.Sim.Execs() {
+		if e.Namespace == "path-exec" && e.Pod == "web-0" {
+			execs = append(execs, e.Argv[0])
+		}
+	}
+	if len(execs) == 0 || execs[0] != "cmd.exe" || !slices.Contains(execs, "nslookup.exe") || slices.Contains(execs, "powershell.exe") {
+		t.Errorf("execs into path-exec/web-0: %q; want the tool detection, then nslookup.exe only", execs)
 	}
 	requireNoDebugPods(t)
 }
