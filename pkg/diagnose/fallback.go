@@ -40,8 +40,10 @@ func fallbackProbes(ctx context.Context, ex nodeexec.Executor, pod *corev1.Pod, 
 	r := &podexec.Runner{Exec: ex, Pod: pod, Container: container}
 	res, err := r.Run(ctx, skipped)
 	if err != nil {
-		p.Fail("")
-		return []string{fmt.Sprintf("%d pod-scoped probes stayed skipped: the collector could not enter the pod's network compartment and exec into the pod failed: %v", len(skipped), err)}
+		p.Fail("exec into the pod failed; the probes stay skipped (see the notes)")
+		// A note is one line in the report's table: the error's own line breaks become "; ".
+		why := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+		return []string{fmt.Sprintf("%d pod-scoped probes stayed skipped: the collector could not enter the pod's network compartment, and %s", len(skipped), why)}
 	}
 	for j, i := range idx {
 		snap.Probes[i] = res.Probes[j]

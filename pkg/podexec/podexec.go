@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kubectl-winnet/winnet/pkg/collector/probe"
 	"github.com/kubectl-winnet/winnet/pkg/nodecmd"
@@ -75,6 +76,10 @@ func (r *Runner) Run(ctx context.Context, skipped []wire.ProbeData) (*Result, er
 // Detect returns the fallback tools the container's image has.
 func (r *Runner) Detect(ctx context.Context) ([]string, error) {
 	out, err := r.exec(ctx, nodecmd.DetectTools())
+	if err != nil && (apierrors.IsForbidden(err) || strings.Contains(err.Error(), "forbidden")) {
+		return nil, fmt.Errorf("probing from inside pod %s/%s: %w\nthe roles in manifests/rbac.yaml allow exec only in winnet's own namespace; to let winnet probe from inside pods of namespace %s, grant `create` on pods/exec there",
+			r.Pod.Namespace, r.Pod.Name, err, r.Pod.Namespace)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("looking for nslookup.exe and powershell.exe in pod %s/%s (container %s): %w\nthe pod-scoped probes stay skipped; run them yourself with kubectl exec if the image has a shell",
 			r.Pod.Namespace, r.Pod.Name, r.Container, err)
@@ -127,9 +132,14 @@ func (r *Runner) one(ctx context.Context, tools []string, p wire.ProbeData) wire
 	return skip(p, "no tool in a Windows image can test UDP reachability without a reply to parse; the DNS probes cover the DNS server's UDP port")
 }
 
+// skip keeps the probe skipped and puts the fallback's reason first, where a table's
+// truncated cell still shows it, then the collector's.
 func skip(p wire.ProbeData, why string) wire.ProbeData {
 	p.Verdict = probe.VerdictSkipped
-	p.Error = strings.TrimSuffix(p.Error, ".") + "; exec into the pod instead: " + why
+	if p.Error != "" {
+		why += "; and the collector: " + p.Error
+	}
+	p.Error = why
 	return p
 }
 

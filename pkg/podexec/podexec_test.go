@@ -157,6 +157,10 @@ func TestRun(t *testing.T) {
 				if p.Verdict != w.verdict || p.Method != w.method || !strings.Contains(p.Error, w.errHas) || p.Target != in[i].Target || p.Protocol != in[i].Protocol {
 					t.Errorf("probe %d = %+v, want verdict %q method %q error containing %q", i, p, w.verdict, w.method, w.errHas)
 				}
+				// A probe still skipped keeps the collector's reason after the fallback's.
+				if w.verdict == "skipped" && (!strings.HasPrefix(p.Error, "no tool") || !strings.Contains(p.Error, "cannot enter the network compartment")) {
+					t.Errorf("probe %d error %q: want the fallback's reason first, then the collector's", i, p.Error)
+				}
 			}
 			if diff := cmp.Diff(tt.methods, res.Methods()); diff != "" {
 				t.Errorf("methods (-want +got):\n%s", diff)
@@ -185,10 +189,31 @@ func TestRunDNSDetail(t *testing.T) {
 
 func TestRunCannotExec(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}}
-	f := &fakeExec{detect: errors.New(`pods "web" is forbidden: cannot create resource "pods/exec"`)}
-	_, err := (&Runner{Exec: f, Pod: pod, Container: "app"}).Run(context.Background(), []wire.ProbeData{skipped("tcp", "10.96.0.1:443")})
-	if err == nil || !strings.Contains(err.Error(), "pod default/web") || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "CreateProcess") {
-		t.Fatalf("err = %v", err)
+	for _, tt := range []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"exec forbidden in the target namespace", errors.New(`pods "web" is forbidden: User "ops" cannot create resource "pods/exec"`),
+			[]string{"pod default/web", "forbidden", "grant `create` on pods/exec there"}},
+		{"image without cmd.exe", &nodeexec.ExitError{Code: 1},
+			[]string{"pod default/web", "exit code 1", "CreateProcess cmd.exe", "run them yourself with kubectl exec"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeExec{detect: tt.err}
+			_, err := (&Runner{Exec: f, Pod: pod, Container: "app"}).Run(context.Background(), []wire.ProbeData{skipped("tcp", "10.96.0.1:443")})
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			if len(f.calls) != 1 {
+				t.Errorf("%d execs after the detection failed, want none", len(f.calls)-1)
+			}
+		})
 	}
 }
 
