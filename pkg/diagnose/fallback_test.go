@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,11 +21,14 @@ import (
 // nslookup.exe one answer.
 type podExec struct {
 	err   error
+	mu    sync.Mutex // the fallback runs probes concurrently
 	calls []string
 }
 
 func (f *podExec) Exec(_ context.Context, pod *corev1.Pod, container string, argv []string, _ io.Reader, stdout, _ io.Writer) error {
+	f.mu.Lock()
 	f.calls = append(f.calls, pod.Name+"/"+container+":"+argv[0])
+	f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}

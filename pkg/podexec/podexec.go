@@ -17,6 +17,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,12 +68,33 @@ func (r *Runner) Run(ctx context.Context, skipped []wire.ProbeData) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Tools: tools}
-	for _, p := range skipped {
-		res.Probes = append(res.Probes, r.one(ctx, tools, p))
+	res := &Result{Tools: tools, Probes: make([]wire.ProbeData, len(skipped))}
+	// A lookup of an unreachable server costs nslookup two tries of ProbeTimeoutSeconds, after
+	// a reverse lookup of the server that times out the same way: run a few at once, as the
+	// collector does, and bound each so a hung exec cannot hold the diagnosis.
+	slots := make(chan struct{}, Concurrency)
+	var wg sync.WaitGroup
+	for i, p := range skipped {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			pctx, cancel := context.WithTimeout(ctx, ProbeDeadline)
+			defer cancel()
+			res.Probes[i] = r.one(pctx, tools, p)
+		}()
 	}
+	wg.Wait()
 	return res, nil
 }
+
+// Concurrency is how many probes run in the pod at once.
+const Concurrency = 4
+
+// ProbeDeadline bounds one probe's exec, tool start-up and round trip through the API server
+// included: well above the tools' own timeouts, so it only cuts an exec that hangs.
+const ProbeDeadline = 30 * time.Second
 
 // Detect returns the fallback tools the container's image has.
 func (r *Runner) Detect(ctx context.Context) ([]string, error) {

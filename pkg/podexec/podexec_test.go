@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -87,6 +88,7 @@ type fakeExec struct {
 	detect  error             // DetectTools' error
 	answers map[string]string // argv[0] -> stdout
 	exit    int               // exit code of every non-detection command
+	mu      sync.Mutex        // the probes run concurrently
 	calls   [][]string
 }
 
@@ -94,7 +96,9 @@ func (f *fakeExec) Exec(_ context.Context, pod *corev1.Pod, container string, ar
 	if pod.Name != "web" || container != "app" {
 		return fmt.Errorf("exec into the wrong place: %s/%s", pod.Name, container)
 	}
+	f.mu.Lock()
 	f.calls = append(f.calls, argv)
+	f.mu.Unlock()
 	if argv[0] == "cmd.exe" {
 		if f.detect != nil {
 			fmt.Fprint(stderr, "failed to exec in container: hcs::System::CreateProcess cmd.exe: The system cannot find the file specified.\r\n")
@@ -125,26 +129,26 @@ func TestRun(t *testing.T) {
 	type want struct{ verdict, method, errHas string }
 	for _, tt := range []struct {
 		name    string
-		fake    fakeExec
+		fake    *fakeExec
 		want    []want
 		methods []string
 	}{
-		{"nslookup only", fakeExec{tools: "nslookup.exe\r\n", answers: map[string]string{"nslookup.exe": nsOK}},
+		{"nslookup only", &fakeExec{tools: "nslookup.exe\r\n", answers: map[string]string{"nslookup.exe": nsOK}},
 			[]want{{"ok", "exec:nslookup", ""}, {"skipped", "pod-compartment", "no tool in the image can open a TCP connection"}, {"skipped", "pod-compartment", "UDP"}},
 			[]string{"exec:nslookup"}},
-		{"powershell only", fakeExec{tools: "powershell.exe\r\n", answers: map[string]string{"powershell.exe": "Address: 10.96.0.1\r\n"}},
+		{"powershell only", &fakeExec{tools: "powershell.exe\r\n", answers: map[string]string{"powershell.exe": "Address: 10.96.0.1\r\n"}},
 			[]want{{"ok", "exec:powershell", ""}, {"fail", "exec:powershell", "PowerShell printed"}, {"skipped", "pod-compartment", "UDP"}},
 			[]string{"exec:powershell"}},
-		{"nslookup exits non-zero on NXDOMAIN", fakeExec{tools: "nslookup.exe\r\npowershell.exe\r\n", exit: 1,
+		{"nslookup exits non-zero on NXDOMAIN", &fakeExec{tools: "nslookup.exe\r\npowershell.exe\r\n", exit: 1,
 			answers: map[string]string{"nslookup.exe": nsNX, "powershell.exe": "False\r\n"}},
 			[]want{{"fail", "exec:nslookup", "NXDOMAIN"}, {"fail", "exec:powershell", "refused"}, {"skipped", "pod-compartment", "UDP"}},
 			[]string{"exec:nslookup", "exec:powershell"}},
-		{"no tools", fakeExec{tools: ""},
+		{"no tools", &fakeExec{tools: ""},
 			[]want{{"skipped", "pod-compartment", "no tool in the image can send a DNS query"}, {"skipped", "pod-compartment", "TCP"}, {"skipped", "pod-compartment", "UDP"}},
 			nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Runner{Exec: &tt.fake, Pod: pod, Container: "app"}
+			r := &Runner{Exec: tt.fake, Pod: pod, Container: "app"}
 			res, err := r.Run(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
