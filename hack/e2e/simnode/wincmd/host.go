@@ -1,6 +1,8 @@
 // Package wincmd is a strict stand-in for the Windows side of a HostProcess container's exec:
 // the runtime's argv-to-command-line join, cmd.exe's parsing, and the inbox programs the
-// plugin relies on (certutil, findstr, tar). It exists so end-to-end tests fail when the
+// plugin relies on (certutil, findstr, tar, where). In an ordinary pod, whose image the plugin
+// probes from when the collector cannot enter its compartment, nslookup.exe and the exact
+// PowerShell scripts pkg/nodecmd builds run too, when Host.Tools lists them (podtools.go). It exists so end-to-end tests fail when the
 // plugin sends something a real Windows node would not run: a Linux shell, a Linux path, a
 // quoting rule only POSIX shells follow.
 //
