@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/kubectl-winnet/winnet/hack/e2e/env"
 	"github.com/kubectl-winnet/winnet/hack/e2e/simnode"
+	"sigs.k8s.io/yaml"
 )
 
 var (
@@ -70,6 +72,8 @@ func run(m *testing.M) int {
 		nodes = append(nodes, simnode.NodeSpec{Name: c.node, OS: "windows", Scenario: c.scenario})
 		scenarios = append(scenarios, c.scenario)
 	}
+	nodes = append(nodes, simnode.NodeSpec{Name: podExecNode, OS: "windows", Scenario: "path-pod-exec"})
+	scenarios = append(scenarios, "path-pod-exec")
 	start := time.Now()
 	world, err = env.Up(ctx, env.Options{
 		Nodes:     nodes,
@@ -539,6 +543,168 @@ func TestDiagnoseToUnknownServiceFailsEarly(t *testing.T) {
 	for _, want := range []string{"no Service path-ok/nope was found", "kubectl get services -n path-ok"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("error lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	requireNoDebugPods(t)
+}
+
+// podExecNode runs hack/scenarios/path-pod-exec: the collector cannot enter pod web-0's network
+// compartment, and web-0's image has nslookup.exe only.
+const podExecNode = "win-path-exec"
+
+func TestDiagnoseFallsBackToExecIntoThePod(t *testing.T) {
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "path-exec", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	var rep struct {
+		Target struct{ Node string }
+		Path   *struct {
+			Notes []string
+			Hops  []struct{ Name, Verdict, Evidence string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	if rep.Target.Node != podExecNode || rep.Path == nil {
+		t.Fatalf("diagnosed on node %q, path %v:\n%s", rep.Target.Node, rep.Path, r.stdout)
+	}
+	evidence := map[string]string{}
+	var all []string
+	for _, h := range rep.Path.Hops {
+		evidence[h.Name] = h.Verdict + ": " + h.Evidence
+		all = append(all, h.Name+": "+h.Verdict+": "+h.Evidence)
+	}
+	for hop, want := range map[string]string{
+		// Answered inside the pod by its own nslookup.exe, with the simulated image's answer.
+		"cluster DNS (kube-dns VIP, UDP)": "ok: dns:kubernetes.default.svc.cluster.local@10.96.0.10:53: ok (exec:nslookup) -> 10.96.0.1",
+		// The image has no PowerShell, so nothing in it can open a TCP connection.
+		"API server VIP": "no tool in the image can open a TCP connection",
+	} {
+		if got, ok := evidence[hop]; !ok || !strings.Contains(got, want) {
+			t.Errorf("hop %q = %q, want it to contain %q; hops:\n%s", hop, got, want, strings.Join(all, "\n"))
+		}
+	}
+	if !strings.Contains(strings.Join(rep.Path.Notes, "\n"), "ran inside container web instead (exec:nslookup)") {
+		t.Errorf("the path notes do not say the fallback ran: %q", rep.Path.Notes)
+	}
+	// The exec went to the target pod itself, with the detection first.
+	var execs []string
+	for _, e := range world.Sim.Execs() {
+		if e.Namespace == "path-exec" && e.Pod == "web-0" {
+			execs = append(execs, e.Argv[0])
+		}
+	}
+	if len(execs) == 0 || execs[0] != "cmd.exe" || !slices.Contains(execs, "nslookup.exe") || slices.Contains(execs, "powershell.exe") {
+		t.Errorf("execs into path-exec/web-0: %q; want the tool detection, then nslookup.exe only", execs)
+	}
+	// The table says which method answered, and the progress which one ran.
+	r = kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "path-exec")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^cluster DNS \(kube-dns VIP, UDP\)\s+OK\s+.*\(exec:nslookup\)`).MatchString(r.stdout) {
+		t.Errorf("the hop table does not show the DNS probe answered by exec:nslookup:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "3 of 4 probes answered with exec:nslookup from container web") {
+		t.Errorf("the progress does not say how the probes were answered:\n%s", r.stderr)
+	}
+	requireNoDebugPods(t)
+}
+
+// With the roles manifests/rbac.yaml ships, exec is allowed in winnet's namespace but not in the
+// target's: the fallback is refused, and the run still succeeds with a note saying so.
+func TestPodExecFallbackRefusedIsANote(t *testing.T) {
+	ctx := context.Background()
+	b, err := os.ReadFile(filepath.Join(env.RepoRoot(), "manifests", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(b), "\n---") {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			t.Fatal(err)
+		}
+		rb := world.Client.RbacV1()
+		switch meta.Kind {
+		case "ClusterRole":
+			var o rbacv1.ClusterRole
+			err = yaml.Unmarshal([]byte(doc), &o)
+			if err == nil {
+				_, err = rb.ClusterRoles().Create(ctx, &o, metav1.CreateOptions{})
+			}
+		case "Role":
+			var o rbacv1.Role
+			err = yaml.Unmarshal([]byte(doc), &o)
+			if err == nil {
+				_, err = rb.Roles(o.Namespace).Create(ctx, &o, metav1.CreateOptions{})
+			}
+		case "ClusterRoleBinding":
+			var o rbacv1.ClusterRoleBinding
+			err = yaml.Unmarshal([]byte(doc), &o)
+			if err == nil {
+				_, err = rb.ClusterRoleBindings().Create(ctx, &o, metav1.CreateOptions{})
+			}
+		case "RoleBinding":
+			var o rbacv1.RoleBinding
+			err = yaml.Unmarshal([]byte(doc), &o)
+			if err == nil {
+				_, err = rb.RoleBindings(o.Namespace).Create(ctx, &o, metav1.CreateOptions{})
+			}
+		case "":
+			continue
+		default:
+			t.Fatalf("manifests/rbac.yaml holds a %s, which this test does not apply", meta.Kind)
+		}
+		if err != nil {
+			t.Fatalf("applying a %s from manifests/rbac.yaml: %v", meta.Kind, err)
+		}
+	}
+	// This API server authorizes a WebSocket exec (an HTTP GET) as "get" on pods/exec, which the
+	// shipped Role lacks (it grants "create"): grant it in winnet's namespace only, so that the
+	// debug pod works and the target's namespace still refuses.
+	getExec := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "winnet-exec-get", Namespace: env.DebugNamespace},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get"}}},
+	}
+	if _, err := world.Client.RbacV1().Roles(env.DebugNamespace).Create(ctx, getExec, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	getExecBinding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "winnet-exec-get", Namespace: env.DebugNamespace},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "winnet-exec-get"},
+		Subjects:   []rbacv1.Subject{{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: "winnet-users"}},
+	}
+	if _, err := world.Client.RbacV1().RoleBindings(env.DebugNamespace).Create(ctx, getExecBinding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := world.Cluster.UserKubeconfig("ops", "winnet-users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kubectl(t, cfg, "winnet", "diagnose", "pod/web-0", "-n", "path-exec", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d; a refused fallback must not fail the run:\n%s", r.code, r.stderr)
+	}
+	var rep struct {
+		Path *struct {
+			Notes []string
+			Hops  []struct{ Name, Verdict, Evidence string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Path == nil {
+		t.Fatalf("no path in the report (%v):\n%s", err, r.stdout)
+	}
+	notes := strings.Join(rep.Path.Notes, "\n")
+	for _, want := range []string{"pod-scoped probes stayed skipped", `resource "pods/exec"`, "grant `create` on pods/exec there"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the notes lack %q:\n%s", want, notes)
+		}
+	}
+	for _, h := range rep.Path.Hops {
+		if h.Name == "cluster DNS (kube-dns VIP, UDP)" && (h.Verdict != "skipped" || !strings.Contains(h.Evidence, "(pod-compartment)")) {
+			t.Errorf("hop %s = %s: %s; want it still skipped by the collector", h.Name, h.Verdict, h.Evidence)
 		}
 	}
 	requireNoDebugPods(t)

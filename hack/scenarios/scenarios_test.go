@@ -39,6 +39,7 @@ var nodes = map[string]string{
 	"path-lb-missing":    "win-path-lb",
 	"path-stale-backend": "win-path-stale",
 	"path-policy-deny":   "win-path-deny",
+	"path-pod-exec":      "win-path-exec",
 }
 
 // dnsServers lists, per scenario, the DNS server the pods' endpoints carry on purpose instead

@@ -158,6 +158,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	phase("collect", start)
 
 	start = time.Now()
+	fallbackNotes := fallbackProbes(ctx, cfg.Exec, tgt.Pod, snap, p)
+	if fallbackNotes != nil {
+		phase("pod-exec-probes", start)
+	}
+
+	start = time.Now()
 	res0 := analyze.Run(analyze.Input{Snapshot: snap, Cluster: cl, Pod: tgt.Pod})
 	rt := report.Target{Input: cfg.Target, Node: tgt.Node.Name, Note: tgt.Note}
 	if tgt.Pod != nil {
@@ -166,6 +172,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	rep := report.Build(snap, res0, rt, report.Versions{Version: cfg.PluginVersion, CollectorSHA256: cfg.Collector.SHA256()})
 	if len(plan.Probes) > 0 || plan.To != nil {
 		rep.Path = pathexplain.Explain(pathexplain.Input{Pod: tgt.Pod, Node: tgt.Node.Name, Plan: plan, Snapshot: snap, Cluster: cl})
+		rep.Path.Notes = append(rep.Path.Notes, fallbackNotes...)
 	}
 	rep.DebugPod = &report.DebugPod{Namespace: h.Namespace(), Name: h.Name(), Kept: h.Kept, Reused: h.Reused, RoundTrips: runner.RoundTrips}
 	phase("analyze", start)

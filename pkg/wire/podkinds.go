@@ -29,4 +29,8 @@ const (
 	ProbeMethodHostDNS        = "host-dns"        // a DNS query from the node
 	ProbeMethodPodCompartment = "pod-compartment" // from a thread in the pod's network compartment; skipped when it cannot be entered
 	ProbeMethodReplay         = "replay"          // a replayed scenario had no answer for it (skipped)
+	// The plugin's fallback when the compartment cannot be entered: a program of the target
+	// pod's own image, run through pods/exec (package podexec).
+	ProbeMethodExecNslookup   = "exec:nslookup"
+	ProbeMethodExecPowerShell = "exec:powershell"
 )

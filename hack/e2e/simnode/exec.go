@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -125,6 +126,11 @@ func (e *executor) ExecInContainer(ctx context.Context, _, _, container string, 
 	if e.node.spec.Scenario != "" {
 		host.Env["WINNET_COLLECTOR_REPLAY"] = e.node.spec.Scenario
 	}
+	if !isHostProcess(e.pod) {
+		if err := imageFromAnnotations(e.pod, host); err != nil {
+			return err
+		}
+	}
 	var stdout, stderr io.Writer
 	if out != nil {
 		stdout = out
@@ -141,6 +147,49 @@ func (e *executor) ExecInContainer(ctx context.Context, _, _, container string, 
 	}
 	if code != 0 {
 		return utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", code), Code: code}
+	}
+	return nil
+}
+
+// isHostProcess reports whether the pod runs as HostProcess containers (set at pod level, as
+// the debug pod does, or on every container).
+func isHostProcess(pod *corev1.Pod) bool {
+	if sc := pod.Spec.SecurityContext; sc != nil && sc.WindowsOptions != nil && sc.WindowsOptions.HostProcess != nil {
+		return *sc.WindowsOptions.HostProcess
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.SecurityContext == nil || c.SecurityContext.WindowsOptions == nil || c.SecurityContext.WindowsOptions.HostProcess == nil || !*c.SecurityContext.WindowsOptions.HostProcess {
+			return false
+		}
+	}
+	return len(pod.Spec.Containers) > 0
+}
+
+// imageFromAnnotations gives an ordinary pod's container the tools, DNS answers and open TCP
+// ports its AnnotationTools, AnnotationDNS and AnnotationOpen describe.
+func imageFromAnnotations(pod *corev1.Pod, h *wincmd.Host) error {
+	list := func(key string) []string {
+		var out []string
+		for _, f := range strings.Split(pod.Annotations[key], ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	for _, t := range list(AnnotationTools) {
+		h.Tools = append(h.Tools, strings.ToLower(t))
+	}
+	h.Open = list(AnnotationOpen)
+	for _, e := range list(AnnotationDNS) {
+		name, ips, ok := strings.Cut(e, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return fmt.Errorf("pod %s/%s: annotation %s entry %q is not NAME=IP[ IP...]", pod.Namespace, pod.Name, AnnotationDNS, e)
+		}
+		if h.DNS == nil {
+			h.DNS = map[string][]string{}
+		}
+		h.DNS[strings.ToLower(strings.TrimSuffix(strings.TrimSpace(name), "."))] = strings.Fields(ips)
 	}
 	return nil
 }

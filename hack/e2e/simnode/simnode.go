@@ -41,6 +41,14 @@ const (
 	// RunContainerError, CrashLoopBackOff or ContainerCreating; the pod stays Pending.
 	// Removing the annotation lets the pod start.
 	AnnotationState = "sim.winnet.dev/state"
+	// The image of an ordinary (not HostProcess) Windows pod, for the plugin's probes by exec
+	// into it (wincmd.Host Tools, DNS, Open):
+	// AnnotationTools lists its programs beyond the inbox ones, e.g. "nslookup.exe,powershell.exe";
+	AnnotationTools = "sim.winnet.dev/tools"
+	// AnnotationDNS is what its lookups answer, e.g. "kubernetes.default.svc.cluster.local=10.96.0.1,a.b=10.0.0.7 10.0.0.8";
+	AnnotationDNS = "sim.winnet.dev/dns"
+	// AnnotationOpen lists the IP:PORT its TCP handshakes complete with, e.g. "10.96.0.1:443".
+	AnnotationOpen = "sim.winnet.dev/tcp-open"
 )
 
 // What the simulated nodes report about themselves.

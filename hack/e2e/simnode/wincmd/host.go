@@ -1,6 +1,8 @@
 // Package wincmd is a strict stand-in for the Windows side of a HostProcess container's exec:
 // the runtime's argv-to-command-line join, cmd.exe's parsing, and the inbox programs the
-// plugin relies on (certutil, findstr, tar). It exists so end-to-end tests fail when the
+// plugin relies on (certutil, findstr, tar, where). In an ordinary pod, whose image the plugin
+// probes from when the collector cannot enter its compartment, nslookup.exe and the exact
+// PowerShell scripts pkg/nodecmd builds run too, when Host.Tools lists them (podtools.go). It exists so end-to-end tests fail when the
 // plugin sends something a real Windows node would not run: a Linux shell, a Linux path, a
 // quoting rule only POSIX shells follow.
 //
@@ -31,6 +33,16 @@ type Host struct {
 	Env map[string]string
 	// Hostname is %COMPUTERNAME%; empty leaves it undefined.
 	Hostname string
+	// Tools are the programs of the container's image beyond the inbox ones simulated for
+	// every container (cmd.exe, certutil, findstr, tar, where): nslookup.exe and powershell.exe,
+	// lower case. Only those listed run, and where.exe finds them and the inbox ones (podtools.go).
+	Tools []string
+	// DNS answers nslookup.exe and Resolve-DnsName: lower-case name without the final dot ->
+	// its A records, whatever server is asked. A name not listed does not exist (NXDOMAIN).
+	DNS map[string][]string
+	// Open lists the IP:PORT a TCP handshake from this container completes with; any other
+	// address refuses it.
+	Open []string
 }
 
 // Exec runs argv as the container runtime would for an exec request, and returns the exit
@@ -87,6 +99,8 @@ func systemProgram(base string) (program, bool) {
 		return program{run: runFindstr}, true
 	case "tar.exe":
 		return program{run: runTar}, true
+	case "where.exe":
+		return program{run: runWhere}, true
 	}
 	return program{}, false
 }
@@ -95,7 +109,7 @@ func systemProgram(base string) (program, bool) {
 // them gets a message saying so instead of a misleading "not found".
 var notSimulated = map[string]bool{
 	"powershell.exe": true, "hnsdiag.exe": true, "vfpctrl.exe": true, "pktmon.exe": true,
-	"ipconfig.exe": true, "netsh.exe": true, "sc.exe": true, "reg.exe": true, "where.exe": true,
+	"ipconfig.exe": true, "netsh.exe": true, "sc.exe": true, "reg.exe": true,
 	"whoami.exe": true, "hostname.exe": true, "nslookup.exe": true, "ping.exe": true,
 	"curl.exe": true, "tasklist.exe": true, "route.exe": true, "netstat.exe": true,
 }
@@ -130,6 +144,9 @@ func (h *Host) lookupProgram(name string) (program, bool) {
 		base += ".exe"
 	}
 	if p, ok := systemProgram(base); ok {
+		return p, true
+	}
+	if p, ok := h.imageTool(base); ok {
 		return p, true
 	}
 	if notSimulated[base] {
