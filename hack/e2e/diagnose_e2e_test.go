@@ -336,7 +336,7 @@ func TestUserWithoutExecPermission(t *testing.T) {
 	})
 	t.Run("refusal by the API server is explained", func(t *testing.T) {
 		r := kubectl(t, cfg, "winnet", "diagnose", "pod/web-0", "-n", "shop", "--skip-access-check")
-		if r.code != 1 || !strings.Contains(r.stderr, `resource "pods/exec"`) || !strings.Contains(r.stderr, "create` on pods/exec") {
+		if r.code != 1 || !strings.Contains(r.stderr, `resource "pods/exec"`) || !strings.Contains(r.stderr, "`get` and `create` on pods/exec") {
 			t.Fatalf("exit %d; want the API server's refusal and what to do:\n%s", r.code, r.stderr)
 		}
 		requireNoDebugPods(t)
@@ -661,24 +661,6 @@ func TestPodExecFallbackRefusedIsANote(t *testing.T) {
 			t.Fatalf("applying a %s from manifests/rbac.yaml: %v", meta.Kind, err)
 		}
 	}
-	// This API server authorizes a WebSocket exec (an HTTP GET) as "get" on pods/exec, which the
-	// shipped Role lacks (it grants "create"): grant it in winnet's namespace only, so that the
-	// debug pod works and the target's namespace still refuses.
-	getExec := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "winnet-exec-get", Namespace: env.DebugNamespace},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get"}}},
-	}
-	if _, err := world.Client.RbacV1().Roles(env.DebugNamespace).Create(ctx, getExec, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	getExecBinding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "winnet-exec-get", Namespace: env.DebugNamespace},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "winnet-exec-get"},
-		Subjects:   []rbacv1.Subject{{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: "winnet-users"}},
-	}
-	if _, err := world.Client.RbacV1().RoleBindings(env.DebugNamespace).Create(ctx, getExecBinding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := world.Cluster.UserKubeconfig("ops", "winnet-users")
 	if err != nil {
 		t.Fatal(err)
@@ -697,7 +679,7 @@ func TestPodExecFallbackRefusedIsANote(t *testing.T) {
 		t.Fatalf("no path in the report (%v):\n%s", err, r.stdout)
 	}
 	notes := strings.Join(rep.Path.Notes, "\n")
-	for _, want := range []string{"pod-scoped probes stayed skipped", `resource "pods/exec"`, "grant `create` on pods/exec there"} {
+	for _, want := range []string{"pod-scoped probes stayed skipped", `resource "pods/exec"`, "grant `get` and `create` on pods/exec there"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("the notes lack %q:\n%s", want, notes)
 		}

@@ -98,6 +98,7 @@ func Required(debugNamespace, targetNamespace string) []Check {
 		{Verb: "watch", Resource: "pods", Namespace: d, Why: "to wait for the debug pod to start"},
 		{Verb: "delete", Resource: "pods", Namespace: d, Why: "to delete the debug pod"},
 		{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: d, Why: "to run the collector in the debug pod"},
+		{Verb: "get", Resource: "pods", Subresource: "exec", Namespace: d, Why: "to run the collector over a WebSocket exec (authorized as get)"},
 		{Verb: "get", Resource: "pods", Namespace: t, Why: "to find the pod to diagnose and its node"},
 		{Verb: "get", Resource: "nodes", Why: "to pin the debug pod to the node and tolerate its taints"},
 

@@ -53,6 +53,7 @@ func TestRequired(t *testing.T) {
 			"watch pods in namespace winnet-system",
 			"delete pods in namespace winnet-system",
 			"create pods/exec in namespace winnet-system",
+			"get pods/exec in namespace winnet-system",
 			"get pods in namespace shop",
 			"get nodes",
 		}

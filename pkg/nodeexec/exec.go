@@ -82,7 +82,7 @@ func explainExecError(pod *corev1.Pod, err error) error {
 	msg := err.Error()
 	switch {
 	case apierrors.IsForbidden(err) || (strings.Contains(msg, "forbidden") && strings.Contains(msg, `resource "pods/exec"`)):
-		return fmt.Errorf("exec into pod %s/%s was refused: %w\nwinnet needs `create` on pods/exec in namespace %s; check with `kubectl auth can-i create pods --subresource=exec -n %s` and ask an admin to bind the Role in manifests/rbac.yaml",
+		return fmt.Errorf("exec into pod %s/%s was refused: %w\nwinnet needs `get` and `create` on pods/exec in namespace %s (a WebSocket exec is authorized as get); check with `kubectl auth can-i create pods --subresource=exec -n %s` and ask an admin to bind the Role in manifests/rbac.yaml",
 			pod.Namespace, pod.Name, err, pod.Namespace, pod.Namespace)
 	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "error dialing backend") || strings.Contains(msg, "no route to host"):
 		return fmt.Errorf("the API server could not reach the kubelet on node %s to exec into %s/%s: %w\ncheck that the node is Ready and that the control plane can reach port 10250 on it",

@@ -100,7 +100,7 @@ const ProbeDeadline = 30 * time.Second
 func (r *Runner) Detect(ctx context.Context) ([]string, error) {
 	out, err := r.exec(ctx, nodecmd.DetectTools())
 	if err != nil && (apierrors.IsForbidden(err) || strings.Contains(err.Error(), "forbidden")) {
-		return nil, fmt.Errorf("probing from inside pod %s/%s: %w\nthe roles in manifests/rbac.yaml allow exec only in winnet's own namespace; to let winnet probe from inside pods of namespace %s, grant `create` on pods/exec there",
+		return nil, fmt.Errorf("probing from inside pod %s/%s: %w\nthe roles in manifests/rbac.yaml allow exec only in winnet's own namespace; to let winnet probe from inside pods of namespace %s, grant `get` and `create` on pods/exec there",
 			r.Pod.Namespace, r.Pod.Name, err, r.Pod.Namespace)
 	}
 	if err != nil {

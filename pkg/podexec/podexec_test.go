@@ -199,7 +199,7 @@ func TestRunCannotExec(t *testing.T) {
 		want []string
 	}{
 		{"exec forbidden in the target namespace", errors.New(`pods "web" is forbidden: User "ops" cannot create resource "pods/exec"`),
-			[]string{"pod default/web", "forbidden", "grant `create` on pods/exec there"}},
+			[]string{"pod default/web", "forbidden", "grant `get` and `create` on pods/exec there"}},
 		{"image without cmd.exe", &nodeexec.ExitError{Code: 1},
 			[]string{"pod default/web", "exit code 1", "CreateProcess cmd.exe", "run them yourself with kubectl exec"}},
 	} {
