@@ -149,7 +149,7 @@ type dnsDetail struct {
 	Transport string   `json:"transport"`
 	Rcode     string   `json:"rcode"`
 	Answers   []string `json:"answers"`
-	Aliases   []string `json:"aliases"`
+	Aliases   int      `json:"aliases"` // CNAME records in the answer (a count)
 	Truncated bool     `json:"truncated"`
 }
 

@@ -379,3 +379,12 @@ func TestExplainNotesAnotherClusterDomain(t *testing.T) {
 		})
 	}
 }
+
+// The collector's DNS detail counts aliases; a reply with a CNAME must still decode.
+func TestDecodeDNSWithAliases(t *testing.T) {
+	d, ok := decodeDNS(wire.ProbeData{Detail: map[string]any{"name": "web.shop.svc.cluster.local", "server": "10.96.0.10:53",
+		"answers": []any{"10.96.12.34"}, "aliases": 1, "rcode": "NOERROR"}})
+	if !ok || len(d.Answers) != 1 || d.Aliases != 1 {
+		t.Fatalf("decoded %+v, ok %v", d, ok)
+	}
+}
