@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -47,6 +48,11 @@ func fallbackProbes(ctx context.Context, ex nodeexec.Executor, pod *corev1.Pod, 
 	}
 	for j, i := range idx {
 		snap.Probes[i] = res.Probes[j]
+		// Keep the answer in the raw records too, so a bundle re-analyzed later sees it
+		// (snapshot.Builder lets it replace the skipped record).
+		if raw, err := json.Marshal(res.Probes[j]); err == nil && res.Probes[j].Verdict != "skipped" {
+			snap.Raw = append(snap.Raw, wire.Record{V: wire.SchemaMajor, Type: wire.TypeProbe, Source: "exec-fallback", Data: raw})
+		}
 	}
 	methods := res.Methods()
 	tools := "no probing tool"

@@ -51,7 +51,7 @@ func (b *Builder) Add(r wire.Record) {
 	case wire.TypeProbe:
 		var p wire.ProbeData
 		if err := json.Unmarshal(r.Data, &p); err == nil {
-			s.Probes = append(s.Probes, p)
+			s.addProbe(p)
 		}
 	case wire.TypeArtifact:
 		if err := b.addArtifact(r); err != nil {
@@ -615,3 +615,17 @@ func firstNonEmpty(ss ...string) string {
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
+
+// addProbe keeps one result per probe: a later answer to a probe that came back skipped (the
+// plugin's exec fallback, recorded after the collector's stream) takes its place.
+func (s *Snapshot) addProbe(p wire.ProbeData) {
+	if p.Verdict != "skipped" {
+		for i := range s.Probes {
+			if q := &s.Probes[i]; q.Verdict == "skipped" && q.Target == p.Target && strings.EqualFold(q.Protocol, p.Protocol) {
+				*q = p
+				return
+			}
+		}
+	}
+	s.Probes = append(s.Probes, p)
+}

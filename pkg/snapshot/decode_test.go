@@ -260,3 +260,20 @@ func mustJSON(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// An answer recorded after a skipped probe (the plugin's exec fallback) replaces it, so a
+// re-analyzed bundle sees the answer; a second skipped record or another probe is kept apart.
+func TestLaterAnswerReplacesSkippedProbe(t *testing.T) {
+	b := NewBuilder("n1")
+	probe := func(target, verdict, method string) wire.Record {
+		raw, _ := json.Marshal(wire.ProbeData{Target: target, Protocol: "dns", Verdict: verdict, Method: method})
+		return wire.Record{V: 1, Type: wire.TypeProbe, Data: raw}
+	}
+	b.Add(probe("kubernetes.default.svc.cluster.local@10.96.0.10:53", "skipped", "pod-compartment"))
+	b.Add(probe("x@10.96.0.10:53", "skipped", "pod-compartment"))
+	b.Add(probe("kubernetes.default.svc.cluster.local@10.96.0.10:53", "ok", "exec:nslookup"))
+	got := b.Snapshot().Probes
+	if len(got) != 2 || got[0].Verdict != "ok" || got[0].Method != "exec:nslookup" || got[1].Verdict != "skipped" {
+		t.Fatalf("probes = %+v", got)
+	}
+}
