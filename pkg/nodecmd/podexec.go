@@ -22,10 +22,13 @@ import (
 const (
 	ToolPowerShell = "powershell.exe"
 	ToolNslookup   = "nslookup.exe"
+	// ToolCurl ships in Windows itself since 1803, nanoserver included, where neither
+	// PowerShell nor nslookup.exe is: it is how a nanoserver pod still gets a TCP test.
+	ToolCurl = "curl.exe"
 )
 
 // FallbackTools are the programs DetectTools asks about.
-var FallbackTools = []string{ToolPowerShell, ToolNslookup}
+var FallbackTools = []string{ToolPowerShell, ToolNslookup, ToolCurl}
 
 // ProbeTimeoutSeconds bounds each fallback probe, as the collector's own probes are bounded.
 const ProbeTimeoutSeconds = 3
@@ -129,6 +132,24 @@ func PowerShellTCPArgv(ip string, port int) ([]string, error) {
 		"try { if ($c.ConnectAsync('" + a.String() + "', " + strconv.Itoa(port) + ").Wait(" + strconv.Itoa(ProbeTimeoutSeconds*1000) + ")) { 'True' } else { 'Timeout' } } " +
 		"catch { 'False' } finally { $c.Dispose() }"
 	return powerShell(script), nil
+}
+
+// CurlTCPArgv tries one TCP handshake with ip:port using curl.exe and prints the time the
+// connection took (curl's %{time_connect}, 0 when none was made). It speaks HTTP after
+// connecting, so a non-HTTP port answers with a protocol error — the printed time, not the exit
+// code, says whether the handshake happened; exit 7 is a refusal, 28 a timeout. Run directly
+// (no cmd.exe), so the % needs no escaping; -g keeps IPv6 brackets literal.
+func CurlTCPArgv(ip string, port int) ([]string, error) {
+	a, err := checkIP(ip)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPort(port); err != nil {
+		return nil, err
+	}
+	url := "http://" + netip.AddrPortFrom(a, uint16(port)).String() + "/"
+	t := strconv.Itoa(ProbeTimeoutSeconds)
+	return []string{ToolCurl, "-g", "-s", "-o", "NUL", "-w", "%{time_connect}", "--connect-timeout", t, "-m", strconv.Itoa(ProbeTimeoutSeconds + 2), url}, nil
 }
 
 // PowerShellDNSArgv asks server (port 53: Resolve-DnsName cannot name another) for the A

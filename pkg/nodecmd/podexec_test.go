@@ -22,7 +22,11 @@ func TestPodExecCommandLines(t *testing.T) {
 		want []string
 	}{
 		{"detect", DetectTools(), []string{"cmd.exe", "/d", "/s", "/c",
-			`(where.exe /q powershell.exe && echo powershell.exe) & (where.exe /q nslookup.exe && echo nslookup.exe) & exit /b 0`}},
+			`(where.exe /q powershell.exe && echo powershell.exe) & (where.exe /q nslookup.exe && echo nslookup.exe) & (where.exe /q curl.exe && echo curl.exe) & exit /b 0`}},
+		{"curl tcp", must(CurlTCPArgv("10.96.0.1", 443)),
+			[]string{"curl.exe", "-g", "-s", "-o", "NUL", "-w", "%{time_connect}", "--connect-timeout", "3", "-m", "5", "http://10.96.0.1:443/"}},
+		{"curl tcp ipv6", must(CurlTCPArgv("fd00::1", 80)),
+			[]string{"curl.exe", "-g", "-s", "-o", "NUL", "-w", "%{time_connect}", "--connect-timeout", "3", "-m", "5", "http://[fd00::1]:80/"}},
 		{"nslookup udp", must(NslookupArgv("Kubernetes.default.svc.cluster.local.", "10.96.0.10", 53, false)),
 			[]string{"nslookup.exe", "-type=A", "-timeout=3", "-retry=1", "kubernetes.default.svc.cluster.local.", "10.96.0.10"}},
 		{"nslookup tcp other port", must(NslookupArgv("a.b", "::ffff:10.0.0.1", 5353, true)),
@@ -78,7 +82,8 @@ func TestParseTools(t *testing.T) {
 		{"both", "powershell.exe\r\nnslookup.exe\r\n", []string{"powershell.exe", "nslookup.exe"}},
 		{"nslookup only", "nslookup.exe\r\n", []string{"nslookup.exe"}},
 		{"none", "", nil},
-		{"noise ignored", "INFO: something\r\nNSLOOKUP.EXE \r\ncurl.exe\r\n", []string{"nslookup.exe"}},
+		{"noise ignored", "INFO: something\r\nNSLOOKUP.EXE \r\nping.exe\r\n", []string{"nslookup.exe"}},
+		{"curl, as nanoserver has it", "curl.exe\r\n", []string{"curl.exe"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, ParseTools(tt.out)); diff != "" {

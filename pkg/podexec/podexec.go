@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -147,10 +148,13 @@ func (r *Runner) one(ctx context.Context, tools []string, p wire.ProbeData) wire
 		}
 		return skip(p, "no tool in the image can send a DNS query (it has neither nslookup.exe nor powershell.exe); probe from a pod whose image has one")
 	case probe.ProtoTCP:
-		if has(nodecmd.ToolPowerShell) {
+		switch {
+		case has(nodecmd.ToolPowerShell):
 			return r.psTCP(ctx, p, t)
+		case has(nodecmd.ToolCurl):
+			return r.curlTCP(ctx, p, t)
 		}
-		return skip(p, "no tool in the image can open a TCP connection (it has no powershell.exe); probe from a pod whose image has PowerShell")
+		return skip(p, "no tool in the image can open a TCP connection (it has neither powershell.exe nor curl.exe); probe from a pod whose image has one")
 	}
 	return skip(p, "no tool in a Windows image can test UDP reachability without a reply to parse; the DNS probes cover the DNS server's UDP port")
 }
@@ -222,6 +226,41 @@ func (r *Runner) psTCP(ctx context.Context, p wire.ProbeData, t probe.Target) wi
 	}
 	p.Verdict, p.Error = ParseTCP(out, t.Addr.String())
 	return p
+}
+
+func (r *Runner) curlTCP(ctx context.Context, p wire.ProbeData, t probe.Target) wire.ProbeData {
+	p.Method = wire.ProbeMethodExecCurl
+	argv, err := nodecmd.CurlTCPArgv(t.Addr.Addr().String(), int(t.Addr.Port()))
+	if err != nil {
+		return skip(p, err.Error())
+	}
+	// The exit code matters here (7 refused, 28 timed out), so call the executor directly.
+	var stdout, stderr bytes.Buffer
+	err = r.Exec.Exec(ctx, r.Pod, r.Container, argv, nil, &stdout, &stderr)
+	code := 0
+	var exit *nodeexec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.Code
+	case err != nil:
+		return skip(p, fmt.Sprintf("%s: %v", argv[0], err))
+	}
+	p.Verdict, p.Error = ParseCurlTCP(stdout.String(), code, t.Addr.String())
+	return p
+}
+
+// ParseCurlTCP reads CurlTCPArgv's output (the connect time) and exit code.
+func ParseCurlTCP(out string, code int, addr string) (verdict, msg string) {
+	secs, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+	switch {
+	case err == nil && secs > 0:
+		return probe.VerdictOK, "" // connected; what the port then said over HTTP does not matter
+	case code == 7:
+		return probe.VerdictFail, fmt.Sprintf("%s refused the connection or is unreachable from inside the pod", addr)
+	case code == 28:
+		return probe.VerdictTimeout, fmt.Sprintf("no answer from %s within %d s, from inside the pod: a firewall, ACL or network policy drops it, or nothing routes there", addr, nodecmd.ProbeTimeoutSeconds)
+	}
+	return probe.VerdictFail, fmt.Sprintf("curl.exe exited %d and printed %q, so the handshake's outcome is unknown", code, lastLines(strings.TrimSpace(out), 1))
 }
 
 // ParseTCP reads PowerShellTCPArgv's output.

@@ -143,6 +143,9 @@ func TestRun(t *testing.T) {
 			answers: map[string]string{"nslookup.exe": nsNX, "powershell.exe": "False\r\n"}},
 			[]want{{"fail", "exec:nslookup", "NXDOMAIN"}, {"fail", "exec:powershell", "refused"}, {"skipped", "pod-compartment", "UDP"}},
 			[]string{"exec:nslookup", "exec:powershell"}},
+		{"nanoserver: nslookup absent, curl only", &fakeExec{tools: "curl.exe\r\n", answers: map[string]string{"curl.exe": "0.001532"}, exit: 52},
+			[]want{{"skipped", "pod-compartment", "no tool in the image can send a DNS query"}, {"ok", "exec:curl", ""}, {"skipped", "pod-compartment", "UDP"}},
+			[]string{"exec:curl"}},
 		{"no tools", &fakeExec{tools: ""},
 			[]want{{"skipped", "pod-compartment", "no tool in the image can send a DNS query"}, {"skipped", "pod-compartment", "TCP"}, {"skipped", "pod-compartment", "UDP"}},
 			nil},
@@ -170,6 +173,26 @@ func TestRun(t *testing.T) {
 				t.Errorf("methods (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestParseCurlTCP(t *testing.T) {
+	for _, tt := range []struct {
+		out     string
+		code    int
+		verdict string
+	}{
+		{"0.001532", 0, "ok"},   // an HTTP server answered
+		{"0.002100", 52, "ok"},  // connected; the port does not speak HTTP (empty reply)
+		{"0.003000", 56, "ok"},  // connected; the peer reset after the request
+		{"0.000000", 7, "fail"}, // refused
+		{"0.000000", 28, "timeout"},
+		{"", 6, "fail"}, // something else: unknown, reported as such
+	} {
+		v, msg := ParseCurlTCP(tt.out, tt.code, "10.96.0.1:443")
+		if v != tt.verdict || (v != "ok" && msg == "") {
+			t.Errorf("ParseCurlTCP(%q, %d) = %q, %q; want %q with a reason", tt.out, tt.code, v, msg, tt.verdict)
+		}
 	}
 }
 

@@ -33,4 +33,5 @@ const (
 	// pod's own image, run through pods/exec (package podexec).
 	ProbeMethodExecNslookup   = "exec:nslookup"
 	ProbeMethodExecPowerShell = "exec:powershell"
+	ProbeMethodExecCurl       = "exec:curl"
 )

@@ -26,6 +26,8 @@ func (h *Host) imageTool(base string) (program, bool) {
 		return program{run: runNslookup}, true
 	case "powershell.exe":
 		return program{run: runPowerShell}, true
+	case "curl.exe":
+		return program{run: runCurl}, true
 	}
 	return program{}, false
 }
@@ -145,4 +147,30 @@ func runPowerShell(_ context.Context, h *Host, std stdio, _ string, argv []strin
 		return 0
 	}
 	return notSim()
+}
+
+// runCurl simulates curl.exe only as nodecmd.CurlTCPArgv uses it: the connect time (0 when no
+// connection was made) and curl's exit code — 52 (empty reply: the port does not speak HTTP)
+// for a port the pod's annotations list as open, 7 (refused) for any other.
+func runCurl(_ context.Context, h *Host, std stdio, _ string, argv []string) int32 {
+	notSim := func() int32 {
+		fmt.Fprintf(std.err, "wincmd: curl.exe is simulated only as pkg/nodecmd's TCP test, not %q\r\n", strings.Join(argv[1:], " "))
+		return 2
+	}
+	url := argv[len(argv)-1]
+	hostPort := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	ap, err := netip.ParseAddrPort(hostPort)
+	if err != nil {
+		return notSim()
+	}
+	want, err := nodecmd.CurlTCPArgv(ap.Addr().String(), int(ap.Port()))
+	if err != nil || !slices.Equal(want[1:], argv[1:]) {
+		return notSim()
+	}
+	if slices.Contains(h.Open, ap.String()) {
+		fmt.Fprint(std.out, "0.001000")
+		return 52
+	}
+	fmt.Fprint(std.out, "0.000000")
+	return 7
 }

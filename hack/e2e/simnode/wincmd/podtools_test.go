@@ -132,3 +132,39 @@ func TestPowerShellOnlyNodecmdScripts(t *testing.T) {
 		t.Fatalf("powershell.exe ran in an image without it: %v", r)
 	}
 }
+
+// curl.exe answers only nodecmd's TCP test, as a nanoserver image's curl would: a connect
+// time and 52 for an open port, 0 and 7 (refused) otherwise; what it prints goes through the
+// plugin's parser.
+func TestCurlOnlyNodecmdTCPTest(t *testing.T) {
+	h := podHost(t, "curl.exe")
+	argv := func(ip string, port int) []string {
+		a, err := nodecmd.CurlTCPArgv(ip, port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tt := range []struct {
+		name    string
+		argv    []string
+		code    int
+		verdict string
+	}{
+		{"open port", argv("10.96.0.1", 443), 52, "ok"},
+		{"closed port", argv("10.96.0.1", 80), 7, "fail"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, h, tt.argv, nil)
+			if r.code != tt.code {
+				t.Fatalf("got %v, want exit %d", r, tt.code)
+			}
+			if v, _ := podexec.ParseCurlTCP(r.stdout, r.code, "x"); v != tt.verdict {
+				t.Fatalf("parsed %q, want %q (stdout %q)", v, tt.verdict, r.stdout)
+			}
+		})
+	}
+	if r := run(t, h, []string{"curl.exe", "https://example.com/"}, nil); r.code == 0 || !strings.Contains(r.stderr, "simulated only as") {
+		t.Fatalf("an arbitrary curl ran: %v", r)
+	}
+}
