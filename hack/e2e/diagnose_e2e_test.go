@@ -579,14 +579,14 @@ func TestDiagnoseFallsBackToExecIntoThePod(t *testing.T) {
 	for hop, want := range map[string]string{
 		// Answered inside the pod by its own nslookup.exe, with the simulated image's answer.
 		"cluster DNS (kube-dns VIP, UDP)": "ok: dns:kubernetes.default.svc.cluster.local@10.96.0.10:53: ok (exec:nslookup) -> 10.96.0.1",
-		// The image has no PowerShell, so nothing in it can open a TCP connection.
-		"API server VIP": "no tool in the image can open a TCP connection",
+		// The image has no PowerShell: its curl.exe opens the TCP connection.
+		"API server VIP": "ok (exec:curl)",
 	} {
 		if got, ok := evidence[hop]; !ok || !strings.Contains(got, want) {
 			t.Errorf("hop %q = %q, want it to contain %q; hops:\n%s", hop, got, want, strings.Join(all, "\n"))
 		}
 	}
-	if !strings.Contains(strings.Join(rep.Path.Notes, "\n"), "ran inside container web instead (exec:nslookup)") {
+	if !strings.Contains(strings.Join(rep.Path.Notes, "\n"), "ran inside container web instead (exec:nslookup, exec:curl)") {
 		t.Errorf("the path notes do not say the fallback ran: %q", rep.Path.Notes)
 	}
 	// The exec went to the target pod itself, with the detection first.
@@ -596,8 +596,8 @@ func TestDiagnoseFallsBackToExecIntoThePod(t *testing.T) {
 			execs = append(execs, e.Argv[0])
 		}
 	}
-	if len(execs) == 0 || execs[0] != "cmd.exe" || !slices.Contains(execs, "nslookup.exe") || slices.Contains(execs, "powershell.exe") {
-		t.Errorf("execs into path-exec/web-0: %q; want the tool detection, then nslookup.exe only", execs)
+	if len(execs) == 0 || execs[0] != "cmd.exe" || !slices.Contains(execs, "nslookup.exe") || !slices.Contains(execs, "curl.exe") || slices.Contains(execs, "powershell.exe") {
+		t.Errorf("execs into path-exec/web-0: %q; want the tool detection, then nslookup.exe and curl.exe only", execs)
 	}
 	// The table says which method answered, and the progress which one ran.
 	r = kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "path-exec")
@@ -607,7 +607,7 @@ func TestDiagnoseFallsBackToExecIntoThePod(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^cluster DNS \(kube-dns VIP, UDP\)\s+OK\s+.*\(exec:nslookup\)`).MatchString(r.stdout) {
 		t.Errorf("the hop table does not show the DNS probe answered by exec:nslookup:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stderr, "3 of 4 probes answered with exec:nslookup from container web") {
+	if !strings.Contains(r.stderr, "4 of 4 probes answered with exec:nslookup, exec:curl from container web") {
 		t.Errorf("the progress does not say how the probes were answered:\n%s", r.stderr)
 	}
 	requireNoDebugPods(t)
