@@ -12,6 +12,7 @@ package pathexplain
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/kubectl-winnet/winnet/pkg/collector/probe"
 	"net/netip"
 	"slices"
 	"sort"
@@ -637,14 +638,14 @@ func (e *explainer) podObject(p *facts.PodInfo, ip string) *corev1.Pod {
 // is the VIP's load balancer on this node, not CoreDNS.
 func (e *explainer) defaults() []Hop {
 	var hops []Hop
-	var podOK, podAny bool
+	var podOK, podFail bool
 	var podHops []Hop
 	for _, p := range e.probesWith(pathplan.RoleCoreDNSPod) {
 		h := e.probeHop(HopCoreDNSPod+" "+strings.TrimPrefix(p.Detail, "CoreDNS pod "), p.Spec)
 		e.dnsEvidence(&h, p.Spec)
 		podHops = append(podHops, h)
-		podAny = true
 		podOK = podOK || h.Verdict == OK
+		podFail = podFail || h.Verdict == Fail
 	}
 	for _, role := range []string{pathplan.RoleClusterDNS, pathplan.RoleClusterDNSTCP} {
 		name := HopClusterDNS
@@ -654,10 +655,14 @@ func (e *explainer) defaults() []Hop {
 		for _, p := range e.probesWith(role) {
 			h := e.probeHop(name, p.Spec)
 			e.dnsEvidence(&h, p.Spec)
-			if h.Verdict == Fail && podAny {
-				if podOK {
+			if h.Verdict == Fail {
+				switch {
+				case e.kubeDNSLBMissing(p.Spec):
+					// The node's own state says why, whatever the direct probes did.
+					h.Detail = "the kube-dns VIP has no HNS load balancer on this node, so nothing forwards the query to CoreDNS: kube-proxy did not program it (see service-lb-missing)"
+				case podOK:
 					h.Detail = "a CoreDNS pod answers when asked directly, so CoreDNS works and the kube-dns VIP is broken on this node: check its HNS load balancer (kube-proxy)"
-				} else {
+				case podFail:
 					h.Detail = "no CoreDNS pod answers when asked directly either: CoreDNS itself, or the path to its pods, is broken"
 				}
 			}
@@ -674,6 +679,23 @@ func (e *explainer) defaults() []Hop {
 		hops = append(hops, h)
 	}
 	return hops
+}
+
+// kubeDNSLBMissing reports whether the load balancers were collected and none fronts the
+// DNS probe's server on its port and transport.
+func (e *explainer) kubeDNSLBMissing(spec string) bool {
+	if e.Snapshot == nil || !e.Snapshot.HaveLoadBalancers() {
+		return false
+	}
+	t, err := probe.ParseTarget(spec) // the plan's own spec: server, port and transport
+	if err != nil || t.Protocol != probe.ProtoDNS {
+		return false
+	}
+	proto := "UDP"
+	if t.OverTCP {
+		proto = "TCP"
+	}
+	return !e.Snapshot.Index().HasLB(snapshot.Frontend{VIP: t.Addr.Addr().String(), Protocol: proto, Port: int(t.Addr.Port())})
 }
 
 // dnsEvidence adds the answers of a successful DNS probe.

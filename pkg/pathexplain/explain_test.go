@@ -1,6 +1,7 @@
 package pathexplain
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,7 +89,10 @@ func healthy() *world {
 				{ID: "e-web2", IP: "10.244.2.9", NetworkID: "net", Remote: true},
 			},
 			LoadBalancers: []snapshot.LoadBalancer{{ID: "lb-web", FrontendVIPs: []string{"10.96.12.34"}, EndpointIDs: []string{"e-web1", "e-web2"},
-				Ports: []snapshot.PortMapping{{Protocol: "TCP", ExternalPort: 80, InternalPort: 8080}}}},
+				Ports: []snapshot.PortMapping{{Protocol: "TCP", ExternalPort: 80, InternalPort: 8080}}},
+				// kube-dns, over UDP and TCP, as kube-proxy programs it (backends elsewhere).
+				{ID: "lb-dns-udp", FrontendVIPs: []string{"10.96.0.10"}, Ports: []snapshot.PortMapping{{Protocol: "UDP", ExternalPort: 53, InternalPort: 53}}},
+				{ID: "lb-dns-tcp", FrontendVIPs: []string{"10.96.0.10"}, Ports: []snapshot.PortMapping{{Protocol: "TCP", ExternalPort: 53, InternalPort: 53}}}},
 			Probes: []wire.ProbeData{ok(vipSpec, "10.96.0.1"), ok(vipTCPSpec, "10.96.0.1"), ok(corednsSpec, "10.96.0.1"), ok(apiSpec),
 				ok(webDNSSpec, "10.96.12.34"), ok(webSpec)},
 		},
@@ -211,6 +215,22 @@ func TestExplainServicePath(t *testing.T) {
 			change:   func(w *world) { w.setProbe(vipSpec, "timeout", "no answer") },
 			headline: HopClusterDNS,
 			evidence: map[string]string{HopClusterDNS: "CoreDNS works and the kube-dns VIP is broken"},
+		},
+		{
+			name: "kube-dns VIP fails and the node has no load balancer for it",
+			change: func(w *world) {
+				w.setProbe(vipSpec, "timeout", "no answer")
+				w.setProbe(corednsSpec, "skipped", "the scenario scripts no answer for this probe")
+				var keep []snapshot.LoadBalancer
+				for _, lb := range w.snap.LoadBalancers {
+					if !slices.Contains(lb.FrontendVIPs, "10.96.0.10") {
+						keep = append(keep, lb)
+					}
+				}
+				w.snap.LoadBalancers = keep
+			},
+			headline: HopClusterDNS,
+			evidence: map[string]string{HopClusterDNS: "the kube-dns VIP has no HNS load balancer on this node"},
 		},
 		{
 			name: "CoreDNS does not answer either",
