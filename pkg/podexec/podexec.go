@@ -179,26 +179,18 @@ func dnsDetail(t probe.Target) probe.DNSDetail {
 }
 
 func (r *Runner) nslookup(ctx context.Context, p wire.ProbeData, t probe.Target) wire.ProbeData {
-	p.Method = wire.ProbeMethodExecNslookup
 	argv, err := nodecmd.NslookupArgv(t.Name, t.Addr.Addr().String(), int(t.Addr.Port()), t.OverTCP)
-	if err != nil {
-		return skip(p, err.Error())
-	}
-	out, err := r.exec(ctx, argv)
-	if err != nil {
-		return skip(p, err.Error())
-	}
-	d := dnsDetail(t)
-	a := ParseNslookup(out)
-	p.Verdict, p.Error = a.verdict(t)
-	d.Rcode, d.Answers = a.Rcode, a.Addrs
-	p.Detail = d
-	return p
+	return r.lookup(ctx, p, t, wire.ProbeMethodExecNslookup, argv, err, ParseNslookup)
 }
 
 func (r *Runner) psDNS(ctx context.Context, p wire.ProbeData, t probe.Target) wire.ProbeData {
-	p.Method = wire.ProbeMethodExecPowerShell
 	argv, err := nodecmd.PowerShellDNSArgv(t.Name, t.Addr.Addr().String(), t.OverTCP)
+	return r.lookup(ctx, p, t, wire.ProbeMethodExecPowerShell, argv, err, ParseResolveDNS)
+}
+
+// lookup runs one DNS tool's command line and turns what it printed into the probe's result.
+func (r *Runner) lookup(ctx context.Context, p wire.ProbeData, t probe.Target, method string, argv []string, err error, parse func(string) Answer) wire.ProbeData {
+	p.Method = method
 	if err != nil {
 		return skip(p, err.Error())
 	}
@@ -207,7 +199,7 @@ func (r *Runner) psDNS(ctx context.Context, p wire.ProbeData, t probe.Target) wi
 		return skip(p, err.Error())
 	}
 	d := dnsDetail(t)
-	a := ParseResolveDNS(out)
+	a := parse(out)
 	p.Verdict, p.Error = a.verdict(t)
 	d.Rcode, d.Answers = a.Rcode, a.Addrs
 	p.Detail = d
