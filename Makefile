@@ -15,7 +15,7 @@ KREW_VERSION := v0.4.3
 # for what is to come). cmd/winnet-collector/size_test.go holds the same number and checks it.
 COLLECTOR_BUDGET := 1420000
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench cluster dist krew-validate clean
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy cluster dist krew-validate clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,8 +67,11 @@ test: vet collector unit e2e wine-smoke krew-validate ## everything CI runs: vet
 demo: cluster e2e-plugin ## start a local API server and a simulated Windows node with a broken scenario, and diagnose it
 	go run ./hack/demo --plugin $(CURDIR)/$(E2E_OUT)/kubectl-winnet
 
-bench: ## benchmarks (speed and memory targets)
+bench: accuracy ## benchmarks (speed and memory targets), and the analyzer's public corpus score
 	go test -run '^$$' -bench . -benchmem ./...
+
+accuracy: ## score the analyzer on the public corpus of real dumps (pkg/analyze/testdata/public)
+	go test -count=1 -run '^TestPublicCorpus$$' -v ./pkg/analyze/ | grep -E '^(PASS|FAIL) |public corpus score|--- FAIL|^ok|^FAIL'
 
 clean:
 	rm -rf $(OUT) _output pkg/embedded/bin/winnet-collector.* pkg/embedded/bin-linux/winnet-collector.*

@@ -32,6 +32,10 @@ type Finding struct {
 	Objects     []ObjectRef `json:"objects,omitempty"`
 	// SeverityReason says why the severity differs from the id's default, when it does.
 	SeverityReason string `json:"severityReason,omitempty"`
+	// JudgedOn names the kinds of evidence the rule had, Lacking those it could have used but
+	// were not collected: a finding made on a partial dump says how far it can be trusted.
+	JudgedOn []string `json:"judgedOn,omitempty"`
+	Lacking  []string `json:"lacking,omitempty"`
 }
 
 // Evidence points at what proves a finding: which artifact, and which object or line in it.
@@ -75,53 +79,54 @@ type rule struct {
 	name  string
 	ids   []string
 	check func(in Input) (findings []Finding, missing string)
+	srcs  []source // the evidence it can judge on (evidence.go)
 }
 
 // rules is the registry: one pure function per finding id (a few ids share a function when
 // they are two outcomes of one comparison).
 var rules = []rule{
 	// Pod and endpoint.
-	{"pod endpoint present", []string{"pod-endpoint-missing"}, podEndpointMissing},
-	{"pod endpoint healthy", []string{"pod-endpoint-unhealthy"}, podEndpointUnhealthy},
-	{"no duplicate endpoint IPs", []string{"duplicate-endpoint-ip"}, duplicateEndpointIP},
-	{"no leaked local endpoints", []string{"stale-local-endpoint"}, staleLocalEndpoint},
-	{"no stale remote endpoints", []string{"stale-remote-endpoint"}, staleRemoteEndpoint},
-	{"pod address pool", []string{"pod-ip-exhaustion"}, podIPExhaustion},
+	{"pod endpoint present", []string{"pod-endpoint-missing"}, podEndpointMissing, []source{srcEndpoints, srcTargetPod, srcPods}},
+	{"pod endpoint healthy", []string{"pod-endpoint-unhealthy"}, podEndpointUnhealthy, []source{srcEndpoints, srcNamespaces, srcNetworks, srcTargetPod}},
+	{"no duplicate endpoint IPs", []string{"duplicate-endpoint-ip"}, duplicateEndpointIP, []source{srcEndpoints, srcNetworks}},
+	{"no leaked local endpoints", []string{"stale-local-endpoint"}, staleLocalEndpoint, []source{srcEndpoints, srcPods}},
+	{"no stale remote endpoints", []string{"stale-remote-endpoint"}, staleRemoteEndpoint, []source{srcEndpoints, srcPods, srcNodes, srcK8sServices, srcSlices, srcLBs}},
+	{"pod address pool", []string{"pod-ip-exhaustion"}, podIPExhaustion, []source{srcCNILogs, srcIPAM, srcEndpoints, srcNodes}},
 	// DNS.
-	{"pod DNS servers", []string{"dns-server-mismatch"}, dnsServerMismatch},
-	{"pod DNS search list", []string{"dns-suffix-incomplete"}, dnsSuffixIncomplete},
-	{"dotted DNS names", []string{"dns-dotted-name-semantics"}, dnsDottedNameSemantics},
-	{"DNS probes", []string{"dns-resolution-failed"}, dnsResolutionFailed},
+	{"pod DNS servers", []string{"dns-server-mismatch"}, dnsServerMismatch, []source{srcEndpoints, srcPodDNS, srcTargetPod, srcKubeletConf, srcKubeDNS}},
+	{"pod DNS search list", []string{"dns-suffix-incomplete"}, dnsSuffixIncomplete, []source{srcEndpoints, srcPodDNS, srcTargetPod, srcKubeletConf}},
+	{"dotted DNS names", []string{"dns-dotted-name-semantics"}, dnsDottedNameSemantics, []source{srcProbes, srcTargetPod}},
+	{"DNS probes", []string{"dns-resolution-failed"}, dnsResolutionFailed, []source{srcProbes, srcLBs, srcPodDNS, srcKubeDNS}},
 	// Services and kube-proxy.
-	{"service load balancers present", []string{"service-lb-missing"}, serviceLBMissing},
-	{"no stale load balancers", []string{"service-lb-stale"}, serviceLBStale},
-	{"load balancer backends", []string{"service-lb-backends-mismatch"}, serviceLBBackendsMismatch},
-	{"traffic policy Local", []string{"traffic-policy-local-no-endpoints"}, trafficPolicyLocalNoEndpoints},
-	{"kube-proxy running", []string{"kube-proxy-not-running"}, kubeProxyNotRunning},
-	{"kube-proxy HNS programming errors", []string{"kube-proxy-policy-errors"}, kubeProxyPolicyErrors},
-	{"overlay source VIP present", []string{"source-vip-missing"}, sourceVIPMissing},
-	{"overlay source VIP valid", []string{"source-vip-invalid"}, sourceVIPInvalid},
-	{"DSR support", []string{"dsr-unsupported"}, dsrUnsupported},
-	{"health-check ports", []string{"healthcheck-port-conflict"}, healthCheckPortConflict},
+	{"service load balancers present", []string{"service-lb-missing"}, serviceLBMissing, []source{srcK8sServices, srcSlices, srcLBs, srcKubeProxyLog, srcEvents}},
+	{"no stale load balancers", []string{"service-lb-stale"}, serviceLBStale, []source{srcLBs, srcK8sServices, srcSlices, srcEndpoints}},
+	{"load balancer backends", []string{"service-lb-backends-mismatch"}, serviceLBBackendsMismatch, []source{srcLBs, srcEndpoints, srcK8sServices, srcSlices}},
+	{"traffic policy Local", []string{"traffic-policy-local-no-endpoints"}, trafficPolicyLocalNoEndpoints, []source{srcK8sServices, srcSlices, srcPods}},
+	{"kube-proxy running", []string{"kube-proxy-not-running"}, kubeProxyNotRunning, []source{srcServices, srcProcesses, srcPods, srcKubeProxyLog}},
+	{"kube-proxy HNS programming errors", []string{"kube-proxy-policy-errors"}, kubeProxyPolicyErrors, []source{srcKubeProxyLog}},
+	{"overlay source VIP present", []string{"source-vip-missing"}, sourceVIPMissing, []source{srcNetworks, srcKubeProxyConf, srcLBs, srcEndpoints, srcKubeProxyLog}},
+	{"overlay source VIP valid", []string{"source-vip-invalid"}, sourceVIPInvalid, []source{srcNetworks, srcKubeProxyConf, srcLBs, srcEndpoints, srcKubeProxyLog, srcPods}},
+	{"DSR support", []string{"dsr-unsupported"}, dsrUnsupported, []source{srcKubeProxyConf, srcHNSVersion, srcLBs, srcEvents}},
+	{"health-check ports", []string{"healthcheck-port-conflict"}, healthCheckPortConflict, []source{srcK8sServices, srcPortRanges, srcKubeProxyLog}},
 	// Network, CNI and node.
-	{"HNS network present", []string{"hns-network-missing"}, hnsNetworkMissing},
-	{"HNS network healthy", []string{"hns-network-unhealthy"}, hnsNetworkUnhealthy},
-	{"overlay remote subnets", []string{"overlay-remote-subnet-missing"}, overlayRemoteSubnetMissing},
-	{"CNI config valid", []string{"cni-config-invalid"}, cniConfigInvalid},
-	{"CNI config matches HNS", []string{"cni-config-drift"}, cniConfigDrift},
-	{"CNI daemon running", []string{"cni-daemon-not-running"}, cniDaemonNotRunning},
-	{"CNI and runtime compatible", []string{"cni-runtime-incompatible"}, cniRuntimeIncompatible},
-	{"OutBoundNAT exceptions", []string{"outboundnat-exceptions-mismatch"}, outboundNATExceptionsMismatch},
-	{"NetworkPolicy and SNAT", []string{"networkpolicy-snat-conflict"}, networkPolicySNATConflict},
-	{"NetworkPolicy enforcement", []string{"networkpolicy-not-enforced"}, networkPolicyNotEnforced},
-	{"NetworkPolicy verdict for probed flows", []string{"networkpolicy-denies"}, networkPolicyDenies},
-	{"overlay MTU", []string{"overlay-mtu-mismatch"}, overlayMTUMismatch},
-	{"HNS restarts", []string{"hns-restarted"}, hnsRestarted},
-	{"HNS event log errors", []string{"hns-errors"}, hnsErrors},
-	{"known OS build defects", []string{"os-build-known-issue"}, osBuildKnownIssue},
-	{"dynamic port pool", []string{"port-exhaustion"}, portExhaustion},
-	{"excluded port ranges", []string{"port-reservation-conflict"}, portReservationConflict},
-	{"Windows Firewall", []string{"firewall-blocking"}, firewallBlocking},
+	{"HNS network present", []string{"hns-network-missing"}, hnsNetworkMissing, []source{srcNetworks, srcKubeProxyConf, srcCNIConfig, srcKubeProxyLog}},
+	{"HNS network healthy", []string{"hns-network-unhealthy"}, hnsNetworkUnhealthy, []source{srcNetworks}},
+	{"overlay remote subnets", []string{"overlay-remote-subnet-missing"}, overlayRemoteSubnetMissing, []source{srcNetworks, srcNodes}},
+	{"CNI config valid", []string{"cni-config-invalid"}, cniConfigInvalid, []source{srcCNIConfig}},
+	{"CNI config matches HNS", []string{"cni-config-drift"}, cniConfigDrift, []source{srcCNIConfig, srcEndpoints, srcNetworks}},
+	{"CNI daemon running", []string{"cni-daemon-not-running"}, cniDaemonNotRunning, []source{srcCNIConfig, srcServices, srcProcesses, srcPods}},
+	{"CNI and runtime compatible", []string{"cni-runtime-incompatible"}, cniRuntimeIncompatible, []source{srcCNIConfig, srcServices, srcNodes}},
+	{"OutBoundNAT exceptions", []string{"outboundnat-exceptions-mismatch"}, outboundNATExceptionsMismatch, []source{srcEndpoints, srcCNIConfig, srcNodes, srcK8sServices, srcCloud}},
+	{"NetworkPolicy and SNAT", []string{"networkpolicy-snat-conflict"}, networkPolicySNATConflict, []source{srcPolicies, srcEndpoints, srcPods}},
+	{"NetworkPolicy enforcement", []string{"networkpolicy-not-enforced"}, networkPolicyNotEnforced, []source{srcPolicies, srcCNIConfig, srcPods}},
+	{"NetworkPolicy verdict for probed flows", []string{"networkpolicy-denies"}, networkPolicyDenies, []source{srcProbes, srcPolicies, srcK8sServices, srcSlices}},
+	{"overlay MTU", []string{"overlay-mtu-mismatch"}, overlayMTUMismatch, []source{srcNetworks, srcAdapters, srcCNIConfig, srcFlannelConf}},
+	{"HNS restarts", []string{"hns-restarted"}, hnsRestarted, []source{srcEvents, srcKubeProxyLog}},
+	{"HNS event log errors", []string{"hns-errors"}, hnsErrors, []source{srcEvents}},
+	{"known OS build defects", []string{"os-build-known-issue"}, osBuildKnownIssue, []source{srcOS, srcHotfixes}},
+	{"dynamic port pool", []string{"port-exhaustion"}, portExhaustion, []source{srcPortRanges, srcTCP, srcEvents}},
+	{"excluded port ranges", []string{"port-reservation-conflict"}, portReservationConflict, []source{srcPortRanges, srcK8sServices, srcNetworks}},
+	{"Windows Firewall", []string{"firewall-blocking"}, firewallBlocking, []source{srcFirewall, srcNetworks}},
 }
 
 // Run applies every rule and sorts findings by severity then id.
@@ -134,6 +139,7 @@ func Run(in Input) Result {
 	in.x = newIndex(in)
 	for _, r := range rules {
 		fs, missing := r.check(in)
+		stampSources(in.x, r.srcs, fs)
 		if missing != "" {
 			res.NotChecked = append(res.NotChecked, NotChecked{Check: r.name, Missing: missing})
 		}

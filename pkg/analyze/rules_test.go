@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -881,5 +882,32 @@ func TestNetworkMissingFromKubeProxyLogAlone(t *testing.T) {
 	}
 	if fs, missing := hnsNetworkMissing(mk("I0628 16:57:08.673912    1180 proxier.go:100] \"Using winkernel Proxier\"\n")); len(fs) != 0 || missing == "" {
 		t.Fatalf("a healthy log without networks: findings %+v, missing %q", fs, missing)
+	}
+}
+
+// TestFindingsSayWhatTheyWereJudgedOn: a finding names the evidence it had and the evidence it
+// lacked, so one made from a partial dump says what to collect to be sure.
+func TestFindingsSayWhatTheyWereJudgedOn(t *testing.T) {
+	w := healthyL2Bridge()
+	removeLB(w, "lb-dns-udp")
+	w.s.Files = nil // no kube-proxy log
+	delete(w.s.Have, wire.KindEvents)
+	res := Run(w.input())
+	var f *Finding
+	for i := range res.Findings {
+		if res.Findings[i].ID == "service-lb-missing" {
+			f = &res.Findings[i]
+		}
+	}
+	if f == nil {
+		t.Fatalf("no service-lb-missing in %v", res.Findings)
+	}
+	for _, want := range []string{"Services", "EndpointSlices", "HNS load balancers"} {
+		if !slices.Contains(f.JudgedOn, want) {
+			t.Errorf("judgedOn %v lacks %q", f.JudgedOn, want)
+		}
+	}
+	if !slices.Equal(f.Lacking, []string{"kube-proxy log", "Windows event log"}) {
+		t.Errorf("lacking = %v, want the kube-proxy log and the event log", f.Lacking)
 	}
 }

@@ -97,6 +97,12 @@ func renderTable(out io.Writer, r *Report, wide bool) error {
 				}
 				fmt.Fprintf(out, "        evidence: %s\n", evidence(e.Artifact, e.Object, e.Detail))
 			}
+			if wide && len(f.JudgedOn) > 0 {
+				fmt.Fprintf(out, "        judged on: %s\n", strings.Join(f.JudgedOn, ", "))
+			}
+			if len(f.Lacking) > 0 {
+				fmt.Fprintf(out, "        not seen: %s (collect to confirm or rule out)\n", strings.Join(f.Lacking, ", "))
+			}
 			fmt.Fprintf(out, "        fix: %s\n", f.Remediation)
 		}
 	}
