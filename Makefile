@@ -71,7 +71,7 @@ bench: accuracy ## benchmarks (speed and memory targets), and the analyzer's pub
 	go test -run '^$$' -bench . -benchmem ./...
 
 accuracy: ## score the analyzer on the public corpus of real dumps (pkg/analyze/testdata/public)
-	go test -count=1 -run '^TestPublicCorpus$$' -v ./pkg/analyze/ | grep -E '^(PASS|FAIL) |public corpus score|--- FAIL|^ok|^FAIL'
+	go test -count=1 -run '^TestPublicCorpus$$' -v ./pkg/analyze/ | grep -E '^\s+(PASS|FAIL) |public corpus score|--- FAIL|^ok|^FAIL'
 
 clean:
 	rm -rf $(OUT) _output pkg/embedded/bin/winnet-collector.* pkg/embedded/bin-linux/winnet-collector.*

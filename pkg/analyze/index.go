@@ -458,6 +458,19 @@ var (
 // prefix, as in lines exported from the Windows event log or a log shipper.
 var klogError = regexp.MustCompile(`(?:^|\s)[EF]\d{4} \d\d:\d\d:\d\d`)
 
+// logrusTextError is logrus's text formatter on a terminal ("FATA[2021-11-08T21:55:32-08:00] ...").
+var (
+	logrusTextError = regexp.MustCompile(`^(?:ERRO|FATA|PANI)\[`)
+	logrusTextAny   = regexp.MustCompile(`^(?:PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\[`)
+	klogAny         = regexp.MustCompile(`(?:^|\s)[IWEF]\d{4} \d\d:\d\d:\d\d`)
+)
+
+// hasLogLevel reports whether a log line says its level (klog header, logrus, JSON).
+func hasLogLevel(line, lower string) bool {
+	return klogAny.MatchString(line) || logrusTextAny.MatchString(line) || strings.Contains(lower, "level=") ||
+		strings.Contains(lower, `"level":`)
+}
+
 // kubeProxyLog scans the kube-proxy logs once.
 func (x *index) kubeProxyLog() *kubeProxyLog {
 	if x.kp != nil {
@@ -472,8 +485,11 @@ func (x *index) kubeProxyLog() *kubeProxyLog {
 			line, rest, _ = strings.Cut(rest, "\n")
 			n++
 			l := strings.ToLower(line)
+			// A line pasted without its header has no level: its own words ("Policy creation
+			// failed") are then the only judge, as they are for a reader.
 			isErr := klogError.MatchString(line) || strings.Contains(l, "level=error") ||
-				strings.Contains(l, `"level":"error"`) || strings.Contains(l, "err=")
+				strings.Contains(l, `"level":"error"`) || strings.Contains(l, "err=") ||
+				logrusTextError.MatchString(line) || !hasLogLevel(line, l)
 			switch {
 			case containsAny(l, kpStartMarkers):
 				k.starts = append(k.starts, logLine{f, n, line, lineTime(line, ref)})

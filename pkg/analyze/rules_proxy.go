@@ -104,19 +104,40 @@ func hasConfigSource(sources []string) bool {
 // sourceVIPInvalid: the source VIP is outside the network's subnet, a reserved address, a
 // pod's address, or rejected by HNS.
 func sourceVIPInvalid(in Input) ([]Finding, string) {
+	x := in.ix()
+	rejected := x.sourceVIPRejections()
+	vip, from := x.sourceVIP()
+	// HNS refusing the source VIP is proof on its own; the network list only adds why.
+	fromLogAlone := func() []Finding {
+		if len(rejected) == 0 {
+			return nil
+		}
+		what := "the source VIP"
+		if vip != "" {
+			what = "source VIP " + vip
+		}
+		return []Finding{sourceVIPInvalidFinding(x, fmt.Sprintf("HNS rejected %s (%s)", what, decodedCodes(rejected)), rejected, nil)}
+	}
 	if !in.Snapshot.Have[wire.KindHCNNetworks] {
+		if fs := fromLogAlone(); fs != nil {
+			return fs, ""
+		}
 		return nil, missingNetworks
 	}
-	x := in.ix()
 	n := x.clusterNetwork()
 	if n == nil {
+		if fs := fromLogAlone(); fs != nil {
+			return fs, ""
+		}
 		return nil, "which HNS network the cluster uses is unknown (no kube-proxy or CNI config, several networks)"
 	}
 	if !n.IsOverlay() {
 		return nil, ""
 	}
-	vip, from := x.sourceVIP()
 	if vip == "" {
+		if fs := fromLogAlone(); fs != nil {
+			return fs, ""
+		}
 		return nil, "the source VIP is not known (see source-vip-missing)"
 	}
 	var problems []string
@@ -158,29 +179,57 @@ func sourceVIPInvalid(in Input) ([]Finding, string) {
 			}
 		}
 	}
+	if len(rejected) > 0 && len(problems) == 0 {
+		problems = append(problems, "HNS rejected it ("+decodedCodes(rejected)+")")
+	}
+	if len(problems) == 0 {
+		return nil, ""
+	}
+	ev := append([]Evidence{{Artifact: "kube-proxy", Detail: "source VIP " + vip + " from " + from}}, rejected...)
+	return []Finding{sourceVIPInvalidFinding(x, fmt.Sprintf("overlay source VIP %s is invalid: %s", vip, strings.Join(problems, "; ")), ev, objs)}, ""
+}
+
+// sourceVIPRejections are kube-proxy's log lines where HNS refused to create the source VIP
+// endpoint as an invalid or reserved address (HNS-FACTS §3.3: 0x803b002f, k/k#100962).
+func (x *index) sourceVIPRejections() []Evidence {
 	var ev []Evidence
 	for _, l := range x.kubeProxyLog().failures {
 		t := strings.ToLower(l.text)
 		if strings.Contains(t, "source vip") && (strings.Contains(t, "0x803b002f") || strings.Contains(t, "0x803b001e") || strings.Contains(t, "0x80070057")) {
 			ev = append(ev, l.evidence())
-			if len(problems) == 0 {
-				problems = append(problems, "HNS rejected it")
+		}
+	}
+	return ev
+}
+
+// decodedCodes names the HNS error codes quoted in the evidence.
+func decodedCodes(ev []Evidence) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range ev {
+		for _, c := range errorCodesIn(e.Detail) {
+			if !seen[c.Code] {
+				seen[c.Code] = true
+				out = append(out, c.Code+" "+c.Words)
 			}
 		}
 	}
-	if len(problems) == 0 {
-		return nil, ""
+	if len(out) == 0 {
+		return "an HNS error"
 	}
-	ev = append([]Evidence{{Artifact: "kube-proxy", Detail: "source VIP " + vip + " from " + from}}, ev...)
-	return []Finding{{
+	return strings.Join(out, ", ")
+}
+
+func sourceVIPInvalidFinding(x *index, title string, ev []Evidence, objs []ObjectRef) Finding {
+	return Finding{
 		ID: "source-vip-invalid", Severity: SeverityError,
-		Title:    fmt.Sprintf("overlay source VIP %s is invalid: %s", vip, strings.Join(problems, "; ")),
+		Title:    title,
 		Evidence: ev,
 		Remediation: "The source VIP must be an unused address inside this node's pod subnet, reserved from the CNI's " +
 			"IPAM so no pod gets it. Pick such an address (the flannel/Calico kube-proxy start scripts request one from " +
 			"IPAM), set --source-vip, delete the old source_vip endpoint and restart kube-proxy.",
 		Objects: append([]ObjectRef{nodeRef(x.node)}, objs...),
-	}}, ""
+	}
 }
 
 func isBroadcast(a [4]byte, bits int) bool {
