@@ -39,6 +39,7 @@ type index struct {
 
 	exp        *expectations
 	kp         *kubeProxyLog
+	scans      map[string][]scanned // component logs with their levels, read on first use
 	sourceVIPs map[string]bool
 	compiled   map[string][]*cpolicy // NetworkPolicies by namespace, compiled on first use
 	reqPorts   []requiredPort

@@ -24,7 +24,7 @@ func networkNames(nets []snapshot.Network) string {
 func hnsNetworkMissing(in Input) ([]Finding, string) {
 	if !in.Snapshot.Have[wire.KindHCNNetworks] {
 		// Without the network list, kube-proxy's own complaint is the evidence.
-		if fs := networkMissingFromKubeProxyLog(in); len(fs) > 0 {
+		if fs := networkMissingFromLogs(in); len(fs) > 0 {
 			return fs, ""
 		}
 		return nil, missingNetworks
@@ -37,6 +37,10 @@ func hnsNetworkMissing(in Input) ([]Finding, string) {
 	}
 	if c := x.s.ActiveCNI(); c != nil && c.Name != "" && c.ParseError == "" {
 		wants = append(wants, want{c.Name, "the CNI config " + c.Path})
+	}
+	complaints, _ := x.networkComplaints()
+	for _, c := range complaints {
+		wants = append(wants, want{c.name, fmt.Sprintf("%s (%s line %d)", c.who, c.line.file.Path, c.line.n)})
 	}
 	if len(wants) == 0 {
 		return nil, "neither kube-proxy's network name nor a CNI config was collected"
@@ -351,21 +355,72 @@ func (x *index) cniFamily() (family, from string) {
 	return "", ""
 }
 
+// cniDaemons are the node daemons of the CNIs that have one: their Windows services, process
+// names, the log component that holds their own log, and how their DaemonSet pods are named.
+var cniDaemons = map[string]struct {
+	services, processes []string
+	log                 string
+	pod                 *regexp.Regexp
+}{
+	"flannel":   {[]string{"flanneld"}, []string{"flanneld"}, wire.LogFlanneld, regexp.MustCompile(`\bkube-flannel[\w.-]*`)},
+	"calico":    {[]string{"CalicoNode", "CalicoFelix"}, []string{"calico-node", "calico-felix"}, wire.LogCalico, regexp.MustCompile(`\bcalico-node[\w.-]*`)},
+	"azure-cns": {[]string{"azure-cns"}, []string{"azure-cns"}, "", regexp.MustCompile(`\bazure-cns[\w.-]*`)},
+	"antrea":    {[]string{"antrea-agent"}, []string{"antrea-agent"}, "", regexp.MustCompile(`\bantrea-agent[\w.-]*`)},
+}
+
+// cniFamilyFromTraces names the CNI when neither its config nor its pod was collected, from
+// what it leaves behind: its daemon's own log, a sandbox error naming its DaemonSet pod, or an
+// HNS network it names after itself (flannel.4096, flannel's "cbr0" is too generic to count).
+func (x *index) cniFamilyFromTraces() (family, from string) {
+	for _, fam := range []string{"flannel", "calico"} {
+		if l := cniDaemons[fam].log; l != "" && len(x.s.Logs(l)) > 0 {
+			return fam, "its daemon's log " + x.s.Logs(l)[0].Path
+		}
+	}
+	fams := make([]string, 0, len(cniDaemons))
+	for f := range cniDaemons {
+		fams = append(fams, f)
+	}
+	sort.Strings(fams)
+	for _, l := range x.runtimeLogs() {
+		for _, fam := range fams {
+			if m := cniDaemons[fam].pod.FindString(l.text); m != "" {
+				return fam, fmt.Sprintf("pod %s named in %s line %d", m, l.file.Path, l.n)
+			}
+		}
+	}
+	for _, n := range x.s.Networks {
+		if strings.HasPrefix(strings.ToLower(n.Name), "flannel.") {
+			return "flannel", "HNS network " + n.Name
+		}
+	}
+	for _, l := range x.runtimeLogs() {
+		if m := flannelNetworkName.FindString(l.text); m != "" {
+			return "flannel", fmt.Sprintf("network %s named in %s line %d", m, l.file.Path, l.n)
+		}
+	}
+	return "", ""
+}
+
+// flannelNetworkName is the HNS network flannel's vxlan backend creates (flannel.<VNI>).
+var flannelNetworkName = regexp.MustCompile(`\bflannel\.\d+\b`)
+
+// daemonPodFailing: lines of the kubelet (and pasted events) saying the daemon's own pod
+// cannot start (no sandbox) or keeps crashing (back-off).
+var daemonPodFailing = regexp.MustCompile(`(?i)failed to create pod sandbox|failedcreatepodsandbox|back-off restarting failed container|crashloopbackoff|failed to start sandbox container`)
+
 // cniDaemonNotRunning: the CNI's node daemon (flanneld, calico-node/felix, Azure CNS,
 // antrea-agent) is not running.
 func cniDaemonNotRunning(in Input) ([]Finding, string) {
 	x := in.ix()
 	family, from := x.cniFamily()
 	if from == "" {
+		family, from = x.cniFamilyFromTraces()
+	}
+	if from == "" {
 		return nil, "the node's CNI is unknown (no CNI config and no CNI pod on the node)"
 	}
-	type daemon struct{ services, processes []string }
-	d, ok := map[string]daemon{
-		"flannel":   {[]string{"flanneld"}, []string{"flanneld"}},
-		"calico":    {[]string{"CalicoNode", "CalicoFelix"}, []string{"calico-node", "calico-felix"}},
-		"azure-cns": {[]string{"azure-cns"}, []string{"azure-cns"}},
-		"antrea":    {[]string{"antrea-agent"}, []string{"antrea-agent"}},
-	}[family]
+	d, ok := cniDaemons[family]
 	if !ok {
 		return nil, "" // the plain plugins and azure-vnet-ipam have no node daemon
 	}
@@ -397,11 +452,19 @@ func cniDaemonNotRunning(in Input) ([]Finding, string) {
 			objs = append(objs, ObjectRef{Kind: "Pod", Namespace: c.Namespace, Name: c.Pod})
 		}
 	}
+	sev, reason := SeverityError, ""
 	if !decisive {
-		return nil, "neither the node's process list nor a " + family + " service or pod was collected"
+		// Without the process list or the daemon's pod, the daemon's own last words and the
+		// kubelet's word on its pod are the evidence.
+		var logEv []Evidence
+		logEv, sev, reason = x.daemonDownFromLogs(family)
+		if len(logEv) == 0 {
+			return nil, "neither the node's process list nor a " + family + " service, pod or log saying it stopped was collected"
+		}
+		ev = append(ev, logEv...)
 	}
 	return []Finding{{
-		ID: "cni-daemon-not-running", Severity: SeverityError,
+		ID: "cni-daemon-not-running", Severity: sev, SeverityReason: reason,
 		Title:    fmt.Sprintf("the %s daemon is not running on node %s (CNI from %s)", family, x.node, from),
 		Evidence: ev,
 		Remediation: "Without its daemon the CNI cannot create the HNS network after a reboot, learn about other nodes' " +
@@ -409,6 +472,40 @@ func cniDaemonNotRunning(in Input) ([]Finding, string) {
 			"pod) and read its log for why it stopped.",
 		Objects: append([]ObjectRef{nodeRef(x.node)}, objs...),
 	}}, ""
+}
+
+// daemonDownFromLogs judges a CNI daemon from logs alone: its log ends with a fatal line (it
+// exited), or shows an earlier crash and ends with an error (a crash loop), or the kubelet
+// cannot create or keep its pod. A log that only ends with an error is a warning: a running
+// daemon may log an error and go on.
+func (x *index) daemonDownFromLogs(family string) (ev []Evidence, sev, reason string) {
+	d := cniDaemons[family]
+	sev = SeverityError
+	if d.log != "" {
+		lines := x.componentLog(d.log)
+		fatal, ended, lastErr := endedFatally(lines, 3)
+		switch {
+		case ended:
+			ev = append(ev, evidenceOf(fatal)...)
+		case len(fatal) > 0 && lastErr != nil:
+			ev = append(ev, evidenceOf(fatal)...)
+			ev = append(ev, lastErr.evidence())
+		case lastErr != nil:
+			ev = append(ev, lastErr.evidence())
+			sev, reason = SeverityWarning, "its log ends with an error, but nothing shows the process exited"
+		}
+	}
+	var podEv []Evidence
+	for _, l := range x.runtimeLogs() {
+		if d.pod.MatchString(l.text) && daemonPodFailing.MatchString(l.text) {
+			podEv = append(podEv, l.evidence())
+		}
+	}
+	if len(podEv) > 0 {
+		ev = append(ev, capEvidence(podEv, 3, wire.KindFile)...)
+		sev, reason = SeverityError, ""
+	}
+	return ev, sev, reason
 }
 
 // containerRuntime names the node's runtime (containerd, docker) and where that came from.
@@ -688,30 +785,81 @@ func overlayMTUMismatch(in Input) ([]Finding, string) {
 	}}, ""
 }
 
-// kpNetworkNotFound is kube-proxy (winkernel) saying at start that the network it was told to
-// use does not exist: "Unable to find HNS Network specified by cbr0".
-var kpNetworkNotFound = regexp.MustCompile(`(?i)(?:unable|could not) to? ?find hns network(?: specified by)? "?([A-Za-z0-9._-]+)`)
+// Complaints that a named network does not exist: kube-proxy (winkernel) at start ("Unable to
+// find HNS Network specified by cbr0"), the CNI plugins through the kubelet or the runtime
+// ("GETHNSNewtorkByName(flannel.4096): Network flannel.4096 not found" — the plugin's own
+// spelling), docker's "network host not found" for a pod sandbox.
+var (
+	kpNetworkNotFound  = regexp.MustCompile(`(?i)(?:unable|could not) to? ?find hns network(?: specified by)? "?([A-Za-z0-9._-]+)`)
+	netByNameFailed    = regexp.MustCompile(`(?i)GETHNSNe(?:tw|wt)orkByName\(([^)\s]+)\)`)
+	namedNetworkAbsent = regexp.MustCompile(`(?i)\b(?:hns )?network "?([A-Za-z0-9._-]+)"? (?:not found|does not exist)`)
+	repeatedEvent      = regexp.MustCompile(`\(x(\d+) over|combined from similar events`)
+)
 
-func networkMissingFromKubeProxyLog(in Input) []Finding {
-	x := in.ix()
-	for _, l := range x.kubeProxyLog().startup {
-		m := kpNetworkNotFound.FindStringSubmatch(l.text)
-		if m == nil {
-			continue
+// networkComplaint is one log line naming a network that is not there.
+type networkComplaint struct {
+	name string
+	line logLine
+	who  string
+}
+
+// networkComplaints reads every log that complains about a missing named network, first
+// complaint per network name kept, with how many lines (and repeated events) said so.
+func (x *index) networkComplaints() (first []networkComplaint, times map[string]int) {
+	times = map[string]int{}
+	add := func(name string, l logLine, who string) {
+		name = strings.TrimRight(name, ".:,")
+		k := strings.ToLower(name)
+		if times[k] == 0 {
+			first = append(first, networkComplaint{name, l, who})
 		}
-		name, where := strings.TrimRight(m[1], "."), "this node"
-		if x.node != "" {
-			where = "node " + x.node
+		times[k]++
+		if repeatedEvent.MatchString(l.text) {
+			times[k]++
 		}
-		return []Finding{{
-			ID: "hns-network-missing", Severity: SeverityError,
-			Title:    fmt.Sprintf("kube-proxy cannot find the HNS network %q on %s", name, where),
-			Evidence: []Evidence{l.evidence()},
-			Remediation: "kube-proxy programs no Service until the network exists, and pods get no network either. The CNI " +
-				"daemon (flanneld, calico-node, the Azure CNI) creates it: check that it runs. If the network exists under " +
-				"another name, make kube-proxy's --network-name (KUBE_NETWORK) and the CNI config's name agree.",
-			Objects: []ObjectRef{nodeRef(x.node)},
-		}}
 	}
-	return nil
+	for _, l := range x.kubeProxyLog().startup {
+		if m := kpNetworkNotFound.FindStringSubmatch(l.text); m != nil {
+			add(m[1], l, "kube-proxy")
+		}
+	}
+	for _, l := range x.runtimeLogs() {
+		if m := netByNameFailed.FindStringSubmatch(l.text); m != nil {
+			add(m[1], l.logLine, "the CNI plugin")
+		} else if m := namedNetworkAbsent.FindStringSubmatch(l.text); m != nil {
+			add(m[1], l.logLine, "the container runtime")
+		}
+	}
+	return first, times
+}
+
+// networkMissingFromLogs: without the node's network list, the components' own complaints
+// are the evidence. One complaint could be a moment during start-up (the CNI daemon creates
+// the network a few seconds later): a warning; repeated ones are an error.
+func networkMissingFromLogs(in Input) []Finding {
+	x := in.ix()
+	first, times := x.networkComplaints()
+	var out []Finding
+	where := "this node"
+	if x.node != "" {
+		where = "node " + x.node
+	}
+	for _, c := range first {
+		sev, reason := SeverityError, ""
+		if n := times[strings.ToLower(c.name)]; n < 2 && c.who != "kube-proxy" {
+			sev, reason = SeverityWarning, "one complaint, and the node's HNS networks were not collected to confirm it"
+		}
+		out = append(out, Finding{
+			ID: "hns-network-missing", Severity: sev, SeverityReason: reason,
+			Title:    fmt.Sprintf("%s cannot find the network %q on %s", c.who, c.name, where),
+			Evidence: []Evidence{c.line.evidence()},
+			Remediation: "Nothing that needs the network works until it exists: pods get no sandbox and kube-proxy programs " +
+				"no Service. The CNI daemon (flanneld, calico-node, the Azure CNI) creates the cluster network: check that it " +
+				"runs and read its log. A network the node's set-up creates (docker's \"host\" NAT network for host-network " +
+				"pods under dockershim) must be created again after a reboot. If the network exists under another name, make " +
+				"kube-proxy's --network-name (KUBE_NETWORK) and the CNI config's name agree.",
+			Objects: []ObjectRef{nodeRef(x.node)},
+		})
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"net/netip"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -295,9 +297,19 @@ func staleRemoteEndpoint(in Input) ([]Finding, string) {
 	}
 	x := in.ix()
 	haveLBs := in.Snapshot.HaveLoadBalancers()
-	ownersKnown := x.c != nil && x.clusterMissing("all-pods") == "" && x.clusterMissing("nodes") == "" && x.clusterMissing("services") == ""
-	if !haveLBs && !ownersKnown {
+	podsKnown := x.c != nil && x.clusterMissing("all-pods") == "" && len(x.c.AllPods) > 0
+	ownersKnown := podsKnown && x.clusterMissing("nodes") == "" && x.clusterMissing("services") == ""
+	// With only the pod list (a pasted `kubectl get pods -A -o wide`), an IP no pod has may
+	// still be a node's or a Service's: only IPs inside the pods' own /16s, that no node name
+	// gives away, are judged, and only as a warning.
+	partial := podsKnown && !ownersKnown
+	if !haveLBs && !podsKnown {
 		return nil, "neither the HNS load balancers nor the cluster's pods, nodes and Services were collected"
+	}
+	var podNets map[netip.Prefix]bool
+	var namedNodeIPs map[string]bool
+	if partial {
+		podNets, namedNodeIPs = x.podSixteens(), x.nodeIPsFromNames()
 	}
 	sourceVIPs := x.lbSourceVIPs()
 	var ev []Evidence
@@ -309,8 +321,13 @@ func staleRemoteEndpoint(in Input) ([]Finding, string) {
 		}
 		isServiceVIP := x.c != nil && x.servicesByIP[e.IP] != nil
 		var why []string
-		if ownersKnown && x.podsByIP[e.IP] == nil && x.nodesByIP[e.IP] == nil && !isServiceVIP && !x.isEndpointAddr(e.IP) && !x.nodeIPs[e.IP] {
+		unowned := podsKnown && x.podsByIP[e.IP] == nil && x.nodesByIP[e.IP] == nil && !isServiceVIP && !x.isEndpointAddr(e.IP) && !x.nodeIPs[e.IP]
+		switch {
+		case unowned && ownersKnown:
 			why = append(why, "its IP belongs to no pod, node or Service")
+			orphans++
+		case unowned && partial && inSixteens(e.IP, podNets) && !namedNodeIPs[e.IP]:
+			why = append(why, "its IP, in the pods' address range, belongs to no pod in the pod list")
 			orphans++
 		}
 		// kube-proxy makes an unreferenced remote endpoint per ClusterIP in overlay networks.
@@ -325,8 +342,12 @@ func staleRemoteEndpoint(in Input) ([]Finding, string) {
 	if len(ev) == 0 {
 		return nil, ""
 	}
+	reason := ""
+	if partial && unreferenced == 0 {
+		reason = "judged on the pod list alone: the cluster's Nodes and Services were not collected"
+	}
 	return []Finding{{
-		ID: "stale-remote-endpoint", Severity: SeverityWarning,
+		ID: "stale-remote-endpoint", Severity: SeverityWarning, SeverityReason: reason,
 		Title: fmt.Sprintf("%d stale remote HNS %s (%d for IPs nothing owns, %d referenced by no load balancer)",
 			len(ev), plural(len(ev), "endpoint", "endpoints"), orphans, unreferenced),
 		Evidence: capEvidence(ev, 20, wire.KindHCNEndpoints),
@@ -335,6 +356,41 @@ func staleRemoteEndpoint(in Input) ([]Finding, string) {
 			"pod on this node hides that pod. Restart kube-proxy (it rebuilds its endpoints), or delete them with hnsdiag.",
 		Objects: []ObjectRef{nodeRef(x.node)},
 	}}, ""
+}
+
+// podSixteens are the /16s the cluster's pod IPs fall in (IPv4).
+func (x *index) podSixteens() map[netip.Prefix]bool {
+	out := map[netip.Prefix]bool{}
+	for ip := range x.podsByIP {
+		if a, err := netip.ParseAddr(ip); err == nil && a.Is4() {
+			p, _ := a.Prefix(16)
+			out[p] = true
+		}
+	}
+	return out
+}
+
+func inSixteens(ip string, nets map[netip.Prefix]bool) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is4() {
+		return false
+	}
+	p, _ := a.Prefix(16)
+	return nets[p]
+}
+
+// awsNodeName is an EC2 private DNS name, which spells the node's IP: ip-10-0-1-5.ec2.internal.
+var awsNodeName = regexp.MustCompile(`^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?:\.|$)`)
+
+// nodeIPsFromNames are node IPs that the pod list's NODE column gives away (EC2 names).
+func (x *index) nodeIPsFromNames() map[string]bool {
+	out := map[string]bool{}
+	for _, p := range x.c.AllPods {
+		if m := awsNodeName.FindStringSubmatch(p.Node); m != nil {
+			out[strings.Join(m[1:], ".")] = true
+		}
+	}
+	return out
 }
 
 // ipamExhaustionPatterns are what IPAM plugins log when the pool is empty (host-local,

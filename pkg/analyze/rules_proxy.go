@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -308,6 +309,37 @@ func dsrUnsupported(in Input) ([]Finding, string) {
 	}}, ""
 }
 
+// healthCheckRefused is kube-proxy failing to create a health-check load balancer because HNS
+// says the port is taken ("Healthcheck loadbalancer policy creation failed" ... "The specified
+// port already exists. (0x803b0013)").
+var healthCheckRefused = regexp.MustCompile(`(?i)health ?check.*(?:0x803b0013|port already exists)`)
+
+// healthCheckRefusedInLog: without the port ranges, HNS's refusal in kube-proxy's log is the
+// evidence. The port is the kube-proxy healthz port unless the line names another.
+func healthCheckRefusedInLog(x *index) (Finding, bool) {
+	var ev []Evidence
+	for _, l := range x.componentLog(wire.LogKubeProxy) {
+		if healthCheckRefused.MatchString(l.text) {
+			ev = append(ev, l.evidence())
+		}
+	}
+	if len(ev) == 0 {
+		return Finding{}, false
+	}
+	return Finding{
+		ID: "healthcheck-port-conflict", Severity: SeverityError,
+		Title: fmt.Sprintf("HNS refused kube-proxy's health-check load balancer on node %s: the port is already taken "+
+			"(kube-proxy's own healthz port is %d)", x.node, x.healthzPort()),
+		Evidence: capEvidence(ev, 3, wire.KindFile),
+		Remediation: "The Service's cloud load balancer probes the health-check port; without the health-check load " +
+			"balancer the Service is not provisioned on this node. With --forward-healthcheck-vip kube-proxy asks for a " +
+			"load balancer on its own healthz port, which it already listens on: on Windows Server 2019 HNS refuses it. " +
+			"Run kube-proxy without --forward-healthcheck-vip, or move --healthz-bind-address off the port, and check " +
+			"excluded port ranges (netsh int ipv4 show excludedportrange protocol=tcp).",
+		Objects: []ObjectRef{nodeRef(x.node)},
+	}, true
+}
+
 // healthCheckPortConflict: a load balancer health-check port (a Service's
 // healthCheckNodePort, kube-proxy's healthz port) is excluded, dynamic, or refused by HNS.
 func healthCheckPortConflict(in Input) ([]Finding, string) {
@@ -322,6 +354,9 @@ func healthCheckPortConflict(in Input) ([]Finding, string) {
 	}
 	pr := x.s.PortRanges
 	if pr == nil {
+		if f, ok := healthCheckRefusedInLog(x); ok {
+			return []Finding{f}, ""
+		}
 		return nil, "port ranges (" + wire.KindPortRanges + ") were not collected"
 	}
 	list := make([]int, 0, len(ports))

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -105,12 +106,18 @@ func (x *index) isKubeDNS(svc *corev1.Service) bool {
 // serviceLBMissing: a Service port with ready endpoints has no HNS load balancer for one of
 // its front ends (ClusterIP, NodePort, external IP, load balancer ingress IP).
 func serviceLBMissing(in Input) ([]Finding, string) {
+	x := in.ix()
 	if !in.Snapshot.HaveLoadBalancers() {
+		if fs := lbSkippedFromLog(x); len(fs) > 0 {
+			return fs, ""
+		}
 		return nil, missingLBs
 	}
-	x := in.ix()
 	e := x.expectations()
 	if e.missingWhy != "" {
+		if fs := lbSkippedFromLog(x); len(fs) > 0 {
+			return fs, ""
+		}
 		return nil, e.missingWhy
 	}
 	kp := x.kubeProxyLog()
@@ -171,6 +178,85 @@ func hasCode(ev []Evidence, code string) bool {
 	for _, e := range ev {
 		if strings.Contains(strings.ToLower(e.Detail), code) {
 			return true
+		}
+	}
+	return false
+}
+
+// kube-proxy says so when it decides not to create a load balancer ("Skipped creating Hns
+// LoadBalancer for cluster ip resources. Reason : all endpoints are terminating"
+// clusterIP="10.0.0.5"), naming the VIP.
+var (
+	lbSkipped  = regexp.MustCompile(`(?i)skipp(?:ed|ing) creating hns loadbalancer`)
+	lineVIP    = regexp.MustCompile(`(?i)(?:clusterIP|vip|ip)[=:]\s*"?(\d{1,3}(?:\.\d{1,3}){3})`)
+	lineReason = regexp.MustCompile(`(?i)reason\s*:\s*([^"]+)`)
+)
+
+// lbSkippedFromLog: without the node's load balancers or the Services, kube-proxy's own word
+// that it skipped a VIP is the evidence. The next sync may create it, so this is a warning
+// unless the load balancer list confirms the VIP has none.
+func lbSkippedFromLog(x *index) []Finding {
+	byVIP := map[string][]Evidence{}
+	var vips []string
+	reasons := map[string]string{}
+	for _, l := range x.componentLog(wire.LogKubeProxy) {
+		if !lbSkipped.MatchString(l.text) {
+			continue
+		}
+		vip := ""
+		if m := lineVIP.FindStringSubmatch(l.text); m != nil {
+			vip = m[1]
+		}
+		if _, ok := byVIP[vip]; !ok {
+			vips = append(vips, vip)
+		}
+		byVIP[vip] = append(byVIP[vip], l.evidence())
+		if m := lineReason.FindStringSubmatch(l.text); m != nil {
+			reasons[vip] = strings.TrimSpace(m[1])
+		}
+	}
+	var out []Finding
+	for _, vip := range vips {
+		sev, reason := SeverityWarning, "only kube-proxy's log says so; the node's load balancers were not collected to confirm it"
+		if x.s.HaveLoadBalancers() && vip != "" {
+			if x.lbForVIP(vip) {
+				continue
+			}
+			sev, reason = SeverityError, ""
+		}
+		what := "a Service VIP"
+		if vip != "" {
+			what = vip
+		}
+		if s := x.servicesByIP[vip]; s != nil {
+			what = fmt.Sprintf("%s (Service %s/%s)", vip, s.Namespace, s.Name)
+		}
+		title := fmt.Sprintf("kube-proxy skipped the HNS load balancer for %s on node %s", what, x.node)
+		if r := reasons[vip]; r != "" {
+			title += ": " + r
+		}
+		out = append(out, Finding{
+			ID: "service-lb-missing", Severity: sev, SeverityReason: reason,
+			Title:    title,
+			Evidence: capEvidence(byVIP[vip], 3, wire.KindFile),
+			Remediation: "Connections to this VIP from the node's pods fail while it has no load balancer. kube-proxy skips a " +
+				"VIP when it believes the Service has no usable endpoints; check the Service's EndpointSlices (ready and " +
+				"terminating endpoints) and its traffic policies. A kube-proxy that skips a VIP whose endpoints are ready " +
+				"elsewhere has a known winkernel defect (externalTrafficPolicy Local in v1.26, kubernetes/kubernetes#115783): " +
+				"upgrade kube-proxy.",
+			Objects: []ObjectRef{nodeRef(x.node)},
+		})
+	}
+	return out
+}
+
+// lbForVIP reports whether a load balancer on the node fronts vip.
+func (x *index) lbForVIP(vip string) bool {
+	for i := range x.s.LoadBalancers {
+		for _, v := range x.s.LoadBalancers[i].FrontendVIPs {
+			if v == vip {
+				return true
+			}
 		}
 	}
 	return false
@@ -494,7 +580,13 @@ func kubeProxyNotRunning(in Input) ([]Finding, string) {
 	// kube-proxy pod on the node that is not ready.
 	decisive := haveProc || installed || len(pods) > 0
 	if !decisive {
-		return nil, "neither the node's process list nor a kube-proxy service or pod was collected"
+		// Its own last words: a log that ends with a crash (a panic and its stack, klog F,
+		// "command failed") is a kube-proxy that exited.
+		fatal, ended, _ := endedFatally(x.componentLog(wire.LogKubeProxy), 3)
+		if !ended {
+			return nil, "neither the node's process list nor a kube-proxy service, pod or log ending in a crash was collected"
+		}
+		ev = append(ev, evidenceOf(fatal)...)
 	}
 	if x.processRunning("rke2", "k3s") {
 		return nil, "" // kube-proxy runs inside the rke2/k3s agent process
