@@ -86,7 +86,7 @@ type rule struct {
 // they are two outcomes of one comparison).
 var rules = []rule{
 	// Pod and endpoint.
-	{"pod endpoint present", []string{"pod-endpoint-missing"}, podEndpointMissing, []source{srcEndpoints, srcTargetPod, srcPods}},
+	{"pod endpoint present", []string{"pod-endpoint-missing"}, podEndpointMissing, []source{srcEndpoints, srcTargetPod, srcPods, srcCNILogs}},
 	{"pod endpoint healthy", []string{"pod-endpoint-unhealthy"}, podEndpointUnhealthy, []source{srcEndpoints, srcNamespaces, srcNetworks, srcTargetPod}},
 	{"no duplicate endpoint IPs", []string{"duplicate-endpoint-ip"}, duplicateEndpointIP, []source{srcEndpoints, srcNetworks}},
 	{"no leaked local endpoints", []string{"stale-local-endpoint"}, staleLocalEndpoint, []source{srcEndpoints, srcPods}},

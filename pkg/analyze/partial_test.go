@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kubectl-winnet/winnet/pkg/facts"
 	"github.com/kubectl-winnet/winnet/pkg/snapshot"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
@@ -163,5 +166,21 @@ func TestStaleRemoteEndpointFromThePodListAlone(t *testing.T) {
 	c.AllPods = append(c.AllPods, facts.PodInfo{Namespace: "x", Name: "c", IPs: []string{"192.168.7.110"}})
 	if fs, _ := staleRemoteEndpoint(Input{Snapshot: s, Cluster: c}); len(fs) != 0 {
 		t.Fatalf("every pod-range IP owned: %+v", fs)
+	}
+}
+
+func TestPodEndpointMissingFromTheCNILog(t *testing.T) {
+	felix := `2024-02-07 19:29:43.390 [INFO][9524] felix/endpoint_mgr.go 507: Could not resolve hns endpoint id ip="10.244.31.79/32"` + "\n" +
+		`2024-02-07 19:29:43.390 [WARNING][9524] felix/endpoint_mgr.go 342: Failed to look up HNS endpoint for workload id=proto.WorkloadEndpointID{OrchestratorId:"k8s", WorkloadId:"api01/api01", EndpointId:"eth0"}` + "\n"
+	in := logsOnly(map[string]string{wire.LogCalico: felix})
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "api01", Name: "api01"}, Status: corev1.PodStatus{PodIP: "10.244.31.79"}}
+	in.Pod = pod
+	fs, _ := podEndpointMissing(in)
+	if len(fs) != 1 || fs[0].Severity != SeverityWarning || len(fs[0].Evidence) != 2 {
+		t.Fatalf("findings %+v", fs)
+	}
+	in.Pod = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "api01", Name: "api0"}, Status: corev1.PodStatus{PodIP: "10.244.31.7"}}
+	if fs, _ := podEndpointMissing(in); len(fs) != 0 {
+		t.Fatalf("another pod (a prefix of the IP and the name): %+v", fs)
 	}
 }

@@ -29,6 +29,9 @@ func (x *index) podsOrMissing() ([]*corev1.Pod, string) {
 // local endpoints (the CNI does), and logs "Local endpoint not found" when one is missing.
 func podEndpointMissing(in Input) ([]Finding, string) {
 	if !in.Snapshot.HaveEndpoints() {
+		if f, ok := endpointMissingFromLogs(in); ok {
+			return []Finding{f}, ""
+		}
 		return nil, missingEndpoints
 	}
 	x := in.ix()
@@ -70,6 +73,76 @@ func podEndpointMissing(in Input) ([]Finding, string) {
 		}
 	}
 	return out, ""
+}
+
+// endpointNotFound is a CNI daemon or plugin saying it cannot find a workload's HNS endpoint
+// (felix: "Failed to look up HNS endpoint for workload", "Could not resolve hns endpoint id").
+var endpointNotFound = regexp.MustCompile(`(?i)(?:could not resolve|failed to (?:look ?up|find|get)|cannot find|unable to find)\b.{0,20}\bhns ?endpoint|hns ?endpoint\b.{0,40}\bnot found`)
+
+// endpointMissingFromLogs: without the node's endpoints, the CNI's own complaint about the
+// target pod (by IP or namespace/name) is the evidence; a warning, since the CNI may have
+// created it since.
+func endpointMissingFromLogs(in Input) (Finding, bool) {
+	p := in.Pod
+	if p == nil {
+		return Finding{}, false
+	}
+	x := in.ix()
+	keys := podIPs(p)
+	if p.Name != "" {
+		keys = append(keys, p.Namespace+"/"+p.Name, p.Name+"_"+p.Namespace)
+	}
+	var ev []Evidence
+	for _, l := range x.componentLogs(wire.LogCalico, wire.LogFlanneld, wire.LogAzureVnet, wire.LogContainerd, wire.LogKubelet) {
+		if !endpointNotFound.MatchString(l.text) {
+			continue
+		}
+		for _, k := range keys {
+			if k != "" && k != "/" && mentions(l.text, k) {
+				ev = append(ev, l.evidence())
+				break
+			}
+		}
+	}
+	if len(ev) == 0 {
+		return Finding{}, false
+	}
+	name := p.Namespace + "/" + p.Name
+	if p.Name == "" {
+		name = "with IP " + strings.Join(podIPs(p), ",")
+	}
+	return Finding{
+		ID: "pod-endpoint-missing", Severity: SeverityWarning,
+		SeverityReason: "only the CNI's log says so; the node's HNS endpoints were not collected to confirm it",
+		Title:          fmt.Sprintf("the CNI cannot find an HNS endpoint for pod %s", name),
+		Evidence:       capEvidence(ev, 5, wire.KindFile),
+		Remediation: "The pod has no network while its endpoint is gone. HNS endpoints do not survive a reboot or an HNS " +
+			"restart, and nothing re-runs the CNI for a pod that keeps its sandbox (a bare Pod, not one of a Deployment): " +
+			"delete the pod so it is recreated with a fresh endpoint, and check Get-HnsEndpoint for its IP.",
+		Objects: []ObjectRef{podRef(p)},
+	}, true
+}
+
+// mentions reports whether text holds key as a whole token (an IP not as the prefix of a
+// longer one: 10.0.0.1 is not in 10.0.0.12).
+func mentions(text, key string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], key)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(key)
+		if end == len(text) || !isTokenByte(text[end]) {
+			if i+j == 0 || !isTokenByte(text[i+j-1]) {
+				return true
+			}
+		}
+		i += j + 1
+	}
+}
+
+func isTokenByte(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '-' || b == '_'
 }
 
 // podEndpointUnhealthy: the pod's endpoint exists but is detached, degraded, on the wrong
@@ -298,7 +371,7 @@ func staleRemoteEndpoint(in Input) ([]Finding, string) {
 	x := in.ix()
 	haveLBs := in.Snapshot.HaveLoadBalancers()
 	podsKnown := x.c != nil && x.clusterMissing("all-pods") == "" && len(x.c.AllPods) > 0
-	ownersKnown := podsKnown && x.clusterMissing("nodes") == "" && x.clusterMissing("services") == ""
+	ownersKnown := podsKnown && x.clusterMissing("nodes") == "" && len(x.c.Nodes) > 0 && x.clusterMissing("services") == ""
 	// With only the pod list (a pasted `kubectl get pods -A -o wide`), an IP no pod has may
 	// still be a node's or a Service's: only IPs inside the pods' own /16s, that no node name
 	// gives away, are judged, and only as a warning.

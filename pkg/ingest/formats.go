@@ -36,6 +36,10 @@ var registry = []Recogniser{
 		Describe: "flannel subnet.env, containerd config.toml, calico config.ps1"},
 	{Name: "linux-files", Class: Whole, Fn: recogniseLinuxFiles,
 		Describe: "resolv.conf (kept for comparison), ip link (noted)"},
+	// Last of the whole-file recognisers: it guesses from words, so anything that knows the
+	// file's shape goes first.
+	{Name: "log-message", Class: Whole, Fn: recogniseLogMessage,
+		Describe: "a short paste of bare error messages (no time, no level) that only one component prints, e.g. kube-proxy's \"Policy creation failed: ...\""},
 
 	{Name: "ipconfig", Class: Section, Fn: recogniseIPConfig,
 		Describe: "ipconfig /all (and /allcompartments) -> host.adapters + dns.client, or pod.network when run in a pod"},
