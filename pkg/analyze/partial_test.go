@@ -184,3 +184,66 @@ func TestPodEndpointMissingFromTheCNILog(t *testing.T) {
 		t.Fatalf("another pod (a prefix of the IP and the name): %+v", fs)
 	}
 }
+
+func TestCNIConfigPlaceholdersSeenOnEndpoints(t *testing.T) {
+	mk := func(exception string) Input {
+		b := snapshot.NewBuilder("")
+		s := b.Snapshot()
+		s.Have[wire.KindHCNEndpoints] = true
+		ep := localEP("ep1", "100.244.206.68", "")
+		ep.OutBoundNAT = []snapshot.OutBoundNAT{{Exceptions: []string{exception, "100.244.0.0/16"}}}
+		s.Endpoints = []snapshot.Endpoint{ep}
+		s.Reindex()
+		return Input{Snapshot: s}
+	}
+	if fs, _ := cniConfigInvalid(mk("<your service cidr>")); len(fs) != 1 || fs[0].Severity != SeverityError {
+		t.Fatalf("placeholder: %+v", fs)
+	}
+	if fs, _ := cniConfigInvalid(mk("10.96.0.0/12")); len(fs) != 0 {
+		t.Fatalf("a real CIDR: %+v", fs)
+	}
+}
+
+func TestNamespaceSuffixOfAPodKnownOnlyByIP(t *testing.T) {
+	have := map[string]bool{"default.svc.cluster.local": true, "svc.cluster.local": true, "cluster.local": true}
+	if !hasNamespaceSuffix(have, "", "cluster.local") {
+		t.Error("an unknown namespace accepts the namespace entry the CNI wrote")
+	}
+	if hasNamespaceSuffix(have, "shop", "cluster.local") {
+		t.Error("a known namespace needs its own suffix")
+	}
+	if hasNamespaceSuffix(map[string]bool{"svc.cluster.local": true}, "", "cluster.local") {
+		t.Error("svc.<domain> is not a namespace suffix")
+	}
+}
+
+func TestRuntimeIncompatibleFromSandboxErrors(t *testing.T) {
+	line := `time="2020-09-20T18:51:43Z" level=error msg="RunPodSandbox for &PodSandboxMetadata{Name:web} failed" error="failed to setup network for sandbox \"628103c72ff1a984dc9b0a3fa4b423bd356dc14f8e0db3e1232e310f9d8fa08d\": failed to find HNSEndpoint 628103c72ff1a984dc9b0a3fa4b423bd356dc14f8e0db3e1232e310f9d8fa08d_flannel.4096: Endpoint 628103c72ff1a984dc9b0a3fa4b423bd356dc14f8e0db3e1232e310f9d8fa08d_flannel.4096 not found"` + "\n"
+	fs, _ := cniRuntimeIncompatible(logsOnly(map[string]string{wire.LogContainerd: line}))
+	if len(fs) != 1 || fs[0].Severity != SeverityWarning || !strings.Contains(fs[0].Title, "flannel") {
+		t.Fatalf("findings %+v", fs)
+	}
+	// Without any sign of containerd the same words prove nothing about the runtime.
+	if fs, _ := cniRuntimeIncompatible(logsOnly(map[string]string{wire.LogKubelet: line})); len(fs) != 0 {
+		t.Fatalf("runtime unknown: %+v", fs)
+	}
+}
+
+func TestSourceVIPAllocationError(t *testing.T) {
+	mk := func(path, content string) Input {
+		b := snapshot.NewBuilder("")
+		raw, _ := json.Marshal(wire.FileData{Path: path, Role: roleCNIResult, Content: content})
+		b.Add(wire.Record{V: 1, Type: wire.TypeArtifact, Kind: wire.KindFile, Data: raw})
+		return Input{Snapshot: b.Snapshot()}
+	}
+	fs, _ := sourceVIPMissing(mk(`.\sourceVip.json`, `{"code": 100, "msg": "error reading network config: invalid character"}`))
+	if len(fs) != 1 || fs[0].Severity != SeverityError {
+		t.Fatalf("error result: %+v", fs)
+	}
+	if fs, _ := sourceVIPMissing(mk(`.\sourceVip.json`, `{"cniVersion": "0.2.0", "ip4": {"ip": "10.244.5.2/24"}}`)); len(fs) != 0 {
+		t.Fatalf("an allocated VIP: %+v", fs)
+	}
+	if fs, _ := sourceVIPMissing(mk(`pod.json`, `{"code": 100, "msg": "x"}`)); len(fs) != 0 {
+		t.Fatalf("another CNI call's error: %+v", fs)
+	}
+}

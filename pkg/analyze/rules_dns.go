@@ -193,8 +193,8 @@ func dnsSuffixIncomplete(in Input) ([]Finding, string) {
 			nsSuffix := p.Namespace + ".svc." + domain
 			var lack []string
 			sev := SeverityInfo
-			if !have[nsSuffix] {
-				lack, sev = append(lack, nsSuffix), SeverityError
+			if !hasNamespaceSuffix(have, p.Namespace, domain) {
+				lack, sev = append(lack, nsSuffixName(p.Namespace, domain)), SeverityError
 			}
 			for _, s := range []string{"svc." + domain, domain} {
 				if !have[s] {
@@ -494,6 +494,28 @@ func podViewDNSServerMismatch(in Input, view *wire.DNSClient) ([]Finding, string
 	return []Finding{f}, ""
 }
 
+// hasNamespaceSuffix reports whether a search list (lower-cased, no trailing dot) holds the
+// pod's namespace suffix. A pod known only by its IP has no known namespace: then any
+// "<namespace>.svc.<domain>" entry counts, since the CNI wrote the one it was given.
+func hasNamespaceSuffix(have map[string]bool, ns, domain string) bool {
+	if ns != "" {
+		return have[ns+".svc."+domain]
+	}
+	for s := range have {
+		if label, ok := strings.CutSuffix(s, ".svc."+domain); ok && label != "" && !strings.Contains(label, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+func nsSuffixName(ns, domain string) string {
+	if ns == "" {
+		ns = "<namespace>"
+	}
+	return ns + ".svc." + domain
+}
+
 func podViewDNSSuffixIncomplete(in Input, view *wire.DNSClient) ([]Finding, string) {
 	x := in.ix()
 	p := in.Pod
@@ -507,8 +529,8 @@ func podViewDNSSuffixIncomplete(in Input, view *wire.DNSClient) ([]Finding, stri
 	}
 	var lack []string
 	sev := SeverityInfo
-	if ns := p.Namespace + ".svc." + domain; !have[ns] {
-		lack, sev = append(lack, ns), SeverityError
+	if !hasNamespaceSuffix(have, p.Namespace, domain) {
+		lack, sev = append(lack, nsSuffixName(p.Namespace, domain)), SeverityError
 	}
 	for _, s := range []string{"svc." + domain, domain} {
 		if !have[s] {

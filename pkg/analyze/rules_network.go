@@ -205,6 +205,9 @@ func overlayRemoteSubnetMissing(in Input) ([]Finding, string) {
 func cniConfigInvalid(in Input) ([]Finding, string) {
 	x := in.ix()
 	if len(x.s.CNIConfigs) == 0 {
+		if f, ok := placeholdersOnEndpoints(x); ok {
+			return []Finding{f}, ""
+		}
 		return nil, "no CNI config file was collected"
 	}
 	var out []Finding
@@ -326,6 +329,44 @@ func cniConfigDrift(in Input) ([]Finding, string) {
 	}}, ""
 }
 
+// placeholdersOnEndpoints: without the CNI config, its placeholders show on what it made: the
+// CNI copies its OutBoundNAT exceptions and SDN routes onto every pod endpoint, so a template
+// value there ("<your service cidr>") is the config's.
+func placeholdersOnEndpoints(x *index) (Finding, bool) {
+	var ev []Evidence
+	seen := map[string]bool{}
+	for i := range x.s.Endpoints {
+		e := &x.s.Endpoints[i]
+		var vals []string
+		for _, n := range e.OutBoundNAT {
+			vals = append(vals, n.Exceptions...)
+		}
+		for _, r := range e.SDNRoutes {
+			vals = append(vals, r.DestinationPrefix)
+		}
+		for _, v := range vals {
+			if snapshot.IsPlaceholder(v) && !seen[v] {
+				seen[v] = true
+				ev = append(ev, Evidence{Artifact: wire.KindHCNEndpoints, Object: "endpoint " + e.ID + " " + e.Name,
+					Detail: fmt.Sprintf("policy value %q is a template placeholder", v)})
+			}
+		}
+	}
+	if len(ev) == 0 {
+		return Finding{}, false
+	}
+	return Finding{
+		ID: "cni-config-invalid", Severity: SeverityError,
+		Title:    fmt.Sprintf("the CNI config on node %s still holds template placeholders: they show in the pod endpoints' policies", x.node),
+		Evidence: capEvidence(ev, 5, wire.KindHCNEndpoints),
+		Remediation: "The CNI copied values its install script should have filled in (the Service CIDR, the cluster " +
+			"CIDR) into the endpoints' OutBoundNAT exceptions and routes; HNS may refuse such an endpoint (invalid state, " +
+			"attach failures) and pod traffic is NATed or routed wrongly. Fill in the install config (for Calico, " +
+			"config.ps1's service CIDR) and re-run the install, then recreate the pods.",
+		Objects: []ObjectRef{nodeRef(x.node)},
+	}, true
+}
+
 // cniFamily names the node's CNI from its config or the daemons present: flannel, calico,
 // azure, antrea, or "" (plain win-bridge/win-overlay/sdnbridge, which has no daemon).
 func (x *index) cniFamily() (family, from string) {
@@ -396,14 +437,14 @@ func (x *index) cniFamilyFromTraces() (family, from string) {
 	}
 	for _, l := range x.runtimeLogs() {
 		if m := flannelNetworkName.FindString(l.text); m != "" {
-			return "flannel", fmt.Sprintf("network %s named in %s line %d", m, l.file.Path, l.n)
+			return "flannel", fmt.Sprintf("network %s named in %s line %d", strings.TrimPrefix(m, "_"), l.file.Path, l.n)
 		}
 	}
 	return "", ""
 }
 
 // flannelNetworkName is the HNS network flannel's vxlan backend creates (flannel.<VNI>).
-var flannelNetworkName = regexp.MustCompile(`\bflannel\.\d+\b`)
+var flannelNetworkName = regexp.MustCompile(`(?:\b|_)flannel\.\d+\b`)
 
 // daemonPodFailing: lines of the kubelet (and pasted events) saying the daemon's own pod
 // cannot start (no sandbox) or keeps crashing (back-off).
@@ -540,6 +581,9 @@ func cniRuntimeIncompatible(in Input) ([]Finding, string) {
 	x := in.ix()
 	c := x.s.ActiveCNI()
 	if c == nil {
+		if f, ok := runtimeIncompatibleFromLogs(x); ok {
+			return []Finding{f}, ""
+		}
 		return nil, "no CNI config file was collected"
 	}
 	rt, from := x.containerRuntime()
@@ -570,6 +614,67 @@ func cniRuntimeIncompatible(in Input) ([]Finding, string) {
 			"sdnoverlay plugins from microsoft/windows-container-networking, which support containerd; then recreate the pods.",
 		Objects: []ObjectRef{nodeRef(x.node)},
 	}}, ""
+}
+
+// sandboxEndpointNotFound is pod sandbox set-up failing because the endpoint the CNI plugin
+// has just created for the sandbox cannot be found: the endpoint name is the sandbox id and
+// the network ("<64 hex>_flannel.4096 not found", "failed to find HNSEndpoint <id>_Calico").
+// Under containerd this is what a plugin using the HNS v1 API (no HCN namespaces) leaves.
+var sandboxEndpointNotFound = regexp.MustCompile(`(?i)(?:endpoint|hnsendpoint) [0-9a-f]{64}_[\w.-]+:? (?:not found|was not found)|failed to find hnsendpoint [0-9a-f]{64}_`)
+
+// containerdFromTraces says where the node's runtime shows itself to be containerd when neither the
+// Node object nor the kubelet's flags were collected: its config, its own log, or
+// containerd's words in the kubelet's.
+func (x *index) containerdFromTraces() string {
+	if rt, from := x.containerRuntime(); rt != "" {
+		if rt == "containerd" {
+			return from
+		}
+		return ""
+	}
+	if fs := x.s.FilesWithRole(wire.RoleContainerdConfig); len(fs) > 0 {
+		return "a containerd config (" + fs[0].Path + ")"
+	}
+	if fs := x.s.Logs(wire.LogContainerd); len(fs) > 0 {
+		return "containerd's log " + fs[0].Path
+	}
+	return ""
+}
+
+// runtimeIncompatibleFromLogs: without the CNI config, repeated sandbox failures because the
+// plugin's own endpoint is "not found", on a containerd node, are the CNI/runtime mismatch's
+// signature; a warning, since the config that would prove it was not collected.
+func runtimeIncompatibleFromLogs(x *index) (Finding, bool) {
+	from := x.containerdFromTraces()
+	if from == "" {
+		return Finding{}, false
+	}
+	var ev []Evidence
+	for _, l := range x.runtimeLogs() {
+		if sandboxEndpointNotFound.MatchString(l.text) {
+			ev = append(ev, l.evidence())
+		}
+	}
+	if len(ev) == 0 {
+		return Finding{}, false
+	}
+	family, _ := x.cniFamilyFromTraces()
+	cni := "the CNI plugin"
+	if family != "" {
+		cni = "the " + family + " CNI plugin"
+	}
+	return Finding{
+		ID: "cni-runtime-incompatible", Severity: SeverityWarning,
+		SeverityReason: "the CNI config that would show the plugin and its HNS API version was not collected",
+		Title:          fmt.Sprintf("%s creates pod endpoints containerd cannot find on node %s (runtime from %s)", cni, x.node, from),
+		Evidence:       append(capEvidence(ev, 3, wire.KindFile), Evidence{Artifact: "runtime", Detail: from}),
+		Remediation: "Under containerd each pod sandbox has an HCN namespace, and the CNI must create its endpoint with the " +
+			"HNS v2 (HCN) API and attach it there; plugins that use the v1 API create an endpoint the runtime then cannot " +
+			"find. Use a CNI release that supports containerd: sdnoverlay/sdnbridge from microsoft/windows-container-" +
+			"networking as flannel's delegate (or win-overlay/win-bridge with \"apiVersion\": 2), Calico for Windows with " +
+			"containerd support; then recreate the pods.",
+		Objects: []ObjectRef{nodeRef(x.node)},
+	}, true
 }
 
 // clusterPodCIDRs is the cluster's pod range: kube-proxy's clusterCIDR, flannel's Network,

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -36,6 +37,9 @@ func (x *index) sourceVIP() (vip, from string) {
 // endpoint carrying it (it creates one if none exists, "Source Vip endpoint creation failed"
 // otherwise).
 func sourceVIPMissing(in Input) ([]Finding, string) {
+	if f, ok := sourceVIPAllocationFailed(in.ix()); ok {
+		return []Finding{f}, ""
+	}
 	if !in.Snapshot.Have[wire.KindHCNNetworks] {
 		return nil, missingNetworks
 	}
@@ -91,6 +95,40 @@ func sourceVIPMissing(in Input) ([]Finding, string) {
 		"that the VIP is a free address in the node's pod subnet, and restart kube-proxy (with flannel or Calico, " +
 		"re-run the start script that creates the source_vip endpoint)."
 	return []Finding{base}, ""
+}
+
+// roleCNIResult is the file role ingest gives a saved CNI plugin answer (result or error).
+const roleCNIResult = "cni-result"
+
+// sourceVIPAllocationFailed: flannel's and Calico's Windows start scripts reserve the source
+// VIP by calling host-local directly and saving its answer as sourceVip.json; an error there
+// means the overlay node has no source VIP to give kube-proxy, whatever else was collected.
+func sourceVIPAllocationFailed(x *index) (Finding, bool) {
+	for _, f := range x.s.FilesWithRole(roleCNIResult) {
+		if !strings.Contains(strings.ToLower(strings.ReplaceAll(f.Path, "_", "")), "sourcevip") {
+			continue
+		}
+		var res struct {
+			Code int    `json:"code"`
+			Msg  string `json:"msg"`
+		}
+		if json.Unmarshal([]byte(strings.TrimSpace(f.Content)), &res) != nil || (res.Code == 0 && res.Msg == "") {
+			continue
+		}
+		return Finding{
+			ID: "source-vip-missing", Severity: SeverityError,
+			Title: fmt.Sprintf("the source VIP was never allocated on node %s: %s holds the IPAM plugin's error %d (%s)",
+				x.node, f.Path, res.Code, res.Msg),
+			Evidence: []Evidence{{Artifact: wire.KindFile, Object: f.Path, Detail: fmt.Sprintf("CNI error %d: %s", res.Code, res.Msg)}},
+			Remediation: "kube-proxy in overlay mode needs the source VIP (--source-vip): without it Services do not work " +
+				"from this node. The start script asks host-local for an address with the request file next to it; " +
+				"\"invalid character ... looking for beginning of value\" means that file is not plain JSON (PowerShell 5's " +
+				"Out-File/Set-Content write a byte-order mark: write it with -Encoding ascii). Delete the result, fix the " +
+				"request and run the script again, then pass the address to kube-proxy.",
+			Objects: []ObjectRef{nodeRef(x.node)},
+		}, true
+	}
+	return Finding{}, false
 }
 
 func hasConfigSource(sources []string) bool {

@@ -267,8 +267,6 @@ func TestLogBareMessages(t *testing.T) {
 			text: "After the upgrade I see that policy creation failed: is this known?\n"},
 		{name: "a report sentence", file: "q.txt", role: "",
 			text: "The logs show Policy creation failed for our service.\n"},
-		{name: "an event table row", file: "ev.txt", role: "",
-			text: "  Warning  FailedCreatePodSandBox  2m (x4 over 3m)  kubelet  Failed to create pod sandbox: rpc error: code = Unknown\n"},
 		{name: "a long text with one such line", file: "long.txt", role: "",
 			text: strings.Repeat("some other output line\n", 9) + "Policy creation failed: x\n"},
 		{name: "mostly other words", file: "mix.txt", role: "",

@@ -448,7 +448,13 @@ func parseIPAMState(src, content string) []IPAMPool {
 	return out
 }
 
-var placeholder = regexp.MustCompile(`__[A-Z][A-Z0-9_]*__|\{\{[^{}]*\}\}|<[A-Z][A-Z0-9_-]+>`)
+// placeholder is a template value an install script should have replaced: __KUBE_DNS__,
+// {{ .ServiceCIDR }}, <SERVICE_CIDR>, and the prose kind docs print ("<your service cidr>").
+var placeholder = regexp.MustCompile(`__[A-Z][A-Z0-9_]*__|\{\{[^{}]*\}\}|<[A-Z][A-Z0-9_-]+>|` +
+	`<(?i:your|my|the|insert|enter|replace)[ _-][^<>\n]{1,40}>|<[a-z][a-z0-9 _-]{0,30}(?i:cidr|subnet|ip|range|prefix|address)>`)
+
+// IsPlaceholder reports whether s holds a template placeholder.
+func IsPlaceholder(s string) bool { return placeholder.MatchString(s) }
 
 // ParseCNIConfig reads one CNI config (.conf or .conflist) leniently.
 func ParseCNIConfig(p, content string) CNIConfig {
