@@ -33,11 +33,12 @@ func recogniseCNIConfig(d *Doc) *Output {
 			}
 			typ = strings.Join(ts, "+")
 		}
-		return &Output{Format: "cni-config", Detail: fmt.Sprintf("network %q, plugin %s", name, typ), Records: []wire.Record{fileRecord(wire.RoleCNIConfig, d.Text)}}
+		return &Output{Format: "cni-config", Detail: fmt.Sprintf("network %q, plugin %s", name, typ), Records: []wire.Record{fileRecord(wire.RoleCNIConfig, jsonFileText(d))}}
 	}
-	t := strings.TrimSpace(d.Text)
+	body := commandOutput(d.Text) // a pasted `cat` starts with its prompt
+	t := strings.TrimSpace(body)
 	if len(objs) == 0 && strings.HasPrefix(t, "{") && strings.Contains(t, `"cniVersion"`) && (strings.Contains(t, `"type"`) || strings.Contains(t, `"plugins"`)) {
-		return &Output{Format: "cni-config", Detail: "does not parse as JSON", Records: []wire.Record{fileRecord(wire.RoleCNIConfig, d.Text)},
+		return &Output{Format: "cni-config", Detail: "does not parse as JSON", Records: []wire.Record{fileRecord(wire.RoleCNIConfig, body)},
 			Notes: []string{"this CNI config is not valid JSON (unrendered placeholders or a syntax error); the CNI cannot load it"}}
 	}
 	return nil

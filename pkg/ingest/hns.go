@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"sort"
 	"strconv"
@@ -18,13 +19,14 @@ type HNSObject struct {
 	Kind   string // wire.KindHCN* or wire.KindHNSPolicyLists
 	ID     string // lower case
 	Schema int    // 1 (HNS v1, Get-Hns*) or 2 (HCN)
-	Rank   int    // how complete the source is: rankJSON or rankText
+	Rank   int    // how complete the source is: rankJSON, rankText or rankPartial
 	Raw    json.RawMessage
 }
 
 const (
-	rankText = 1 // rebuilt from Format-List or hnsdiag text
-	rankJSON = 2 // JSON as HNS returned it
+	rankPartial = 0 // the few columns a Format-Table printed
+	rankText    = 1 // rebuilt from Format-List or hnsdiag text
+	rankJSON    = 2 // JSON as HNS returned it
 )
 
 // v1 network types (Get-HnsNetwork's Type) and HCN namespace types.
@@ -66,9 +68,29 @@ var hnsKindNoun = map[string]string{
 // object or an array, networks, endpoints, load balancers, policy lists and namespaces mixed.
 func recogniseHNSJSON(d *Doc) *Output {
 	objs := d.Objects()
+	prefixed := false
+	if len(objs) == 0 {
+		var rest string
+		objs, rest = keyedJSONObjects(d.Text)
+		// This claims the whole file, so it must be little else: a session with other commands
+		// around such a line is the section readers' to read.
+		if !onlyPropertyLines(rest) {
+			return nil
+		}
+		prefixed = true
+	}
 	if len(objs) == 0 {
 		return nil
 	}
+	out := hnsFromObjects(objs)
+	if out != nil && prefixed {
+		out.Notes = append(out.Notes, "the JSON was read from after a \"Name=\" or \"Name :\" prefix (a log or a property list printed it)")
+	}
+	return out
+}
+
+// hnsFromObjects classifies JSON objects as HNS objects; nil when most are not.
+func hnsFromObjects(objs []jobj) *Output {
 	out := &Output{}
 	counts := map[string]int{}
 	schemas := map[int]bool{}
@@ -106,6 +128,67 @@ func recogniseHNSJSON(d *Doc) *Output {
 		out.Notes = append(out.Notes, fmt.Sprintf("%d object(s) had nested fields flattened to text (ConvertTo-Json without -Depth); those fields were dropped: re-run with ConvertTo-Json -Depth 20 for the full state", repaired))
 	}
 	return out
+}
+
+// keyedJSON is a line that names a value and prints it as JSON: "Settings={...}" as a debug
+// log or a CNI's trace writes an HCN request, "Settings : {...}" as a property list shows it.
+var keyedJSON = regexp.MustCompile(`^\s*[A-Za-z][\w.-]{0,40}\s*(?:=|:)\s*[{\[]`)
+
+// maxKeyedJSON bounds the text one keyed value is decoded from.
+const maxKeyedJSON = 1 << 20
+
+// keyedJSONObjects returns the JSON objects that follow such a name, in order, and the text
+// around them.
+func keyedJSONObjects(t string) ([]jobj, string) {
+	if !strings.Contains(t, "{") && !strings.Contains(t, "[") {
+		return nil, t
+	}
+	var out []jobj
+	var rest strings.Builder
+	attempts := 0
+	pos := 0
+	for pos < len(t) && attempts < maxJSONAttempts {
+		line := t[pos:]
+		next := len(t)
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], pos+i+1
+		}
+		loc := keyedJSON.FindStringIndex(line)
+		if loc == nil {
+			rest.WriteString(t[pos:next])
+			pos = next
+			continue
+		}
+		attempts++
+		start := pos + loc[1] - 1
+		// One keyed value is one object, not a dump: a brace that never closes must not cost a
+		// decode of the rest of a large file.
+		dec := json.NewDecoder(strings.NewReader(t[start:min(len(t), start+maxKeyedJSON)]))
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			rest.WriteString(t[pos:next])
+			pos = next
+			continue
+		}
+		out = append(out, flattenJSON(v)...)
+		rest.WriteString(t[pos:start] + "\n")
+		pos = start + int(dec.InputOffset())
+	}
+	rest.WriteString(t[pos:])
+	return out, rest.String()
+}
+
+// propertyLine is a "Name : value" or "Name=value" line, or a name whose value was the JSON.
+var propertyLine = regexp.MustCompile(`^\s*[A-Za-z][\w .()-]{0,48}?\s*(?:[:=]\s*.*)?$`)
+
+// onlyPropertyLines reports whether text holds nothing but blank, prompt and property lines.
+func onlyPropertyLines(text string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if t := strings.TrimSpace(l); t != "" && t != "}" && !isPrompt(l) && !propertyLine.MatchString(l) {
+			return false
+		}
+	}
+	return true
 }
 
 func countDetail(counts map[string]int) string {
@@ -549,4 +632,180 @@ func flSubnets(v string) []map[string]string {
 		}
 	}
 	return out
+}
+
+// hnsCmdletRe names the HNS cmdlet a prompt line ran, however it was cased (Get-HNSNetwork,
+// Get-HnsEndpoint) or spelled by the HCN helper modules (Get-HcnEndpoint).
+var hnsCmdletRe = regexp.MustCompile(`(?i)\bGet-H[nc][sn](Endpoint|Network|PolicyList|LoadBalancer|Namespace)s?\b`)
+
+// hnsTableCommand returns what the HNS cmdlet printing the table at header was about
+// ("endpoint", "network", ...), when the command line is pasted just above it.
+func hnsTableCommand(ls []string, header int) string {
+	for i, seen := header-1, 0; i >= 0 && seen < 3; i-- {
+		t := strings.TrimSpace(ls[i])
+		if t == "" {
+			continue
+		}
+		seen++
+		if m := hnsCmdletRe.FindStringSubmatch(t); m != nil {
+			return strings.ToLower(m[1])
+		}
+		if isPrompt(ls[i]) {
+			return ""
+		}
+	}
+	return ""
+}
+
+// cutValue reports a cell PowerShell shortened to fit the console ("cbr0_ep...", "cbr0_e…").
+func cutValue(v string) bool { return strings.HasSuffix(v, "...") || strings.HasSuffix(v, "…") }
+
+// recogniseHNSFormatTable reads Get-HnsEndpoint/Get-HnsNetwork | Format-Table (a header, a
+// dashes row, columns where the dashes are). The objects hold only the columns printed, so they
+// rank below Format-List and JSON of the same objects. A row that does not read (the last row
+// of a paste cut mid-line, most often) is skipped and said.
+func recogniseHNSFormatTable(d *Doc) *Output {
+	ls := d.Lines()
+	out := &Output{Format: "hns-format-table"}
+	counts := map[string]int{}
+	var cols []string
+	skippedCut, skippedBad, skippedKind := 0, 0, map[string]int{}
+	for _, t := range underlinedTables(ls, '-') {
+		idCol := -1
+		for k, c := range t.cols {
+			if strings.EqualFold(c, "id") {
+				idCol = k
+			}
+		}
+		if idCol < 0 || len(t.rows) == 0 {
+			continue
+		}
+		cmd := hnsTableCommand(ls, t.header)
+		// How far the other rows reach: a row cut mid-line stops short of it.
+		reach := -1
+		for _, r := range t.rows[:len(t.rows)-1] {
+			reach = max(reach, lastFilled(r))
+		}
+		tableUsed := false
+		for ri, r := range t.rows {
+			last := ri == len(t.rows)-1
+			m, ok := hnsTableRow(t.cols, r, idCol)
+			if ok && last && t.lastEnd == len(ls) && lastFilled(r) < reach {
+				ok = false // the paste ends inside this row
+			}
+			if !ok {
+				if last && t.lastEnd == len(ls) {
+					skippedCut++
+				} else {
+					skippedBad++
+				}
+				continue
+			}
+			raw, err := json.Marshal(m)
+			if err != nil {
+				continue
+			}
+			o, _ := newJObj(raw)
+			kind, schema := classifyHNS(o)
+			switch cmd {
+			case "endpoint":
+				kind, schema = wire.KindHCNEndpoints, 1
+			case "network":
+				kind, schema = wire.KindHCNNetworks, 1
+			case "policylist", "loadbalancer", "namespace":
+				kind = "skip:" + cmd
+			}
+			switch {
+			case kind == "":
+				continue
+			case cmd == "" && kind != wire.KindHCNEndpoints:
+				// Without the command only an endpoint table says by its columns what it is
+				// (IsRemoteEndpoint, VirtualNetwork). Id, Name and Type are also what
+				// collectlogs.ps1 prints above the JSON of the same networks, which the JSON
+				// reader has.
+				continue
+			case strings.HasPrefix(kind, "skip:"), kind == wire.KindHNSPolicyLists, kind == wire.KindHCNLoadBalancers:
+				skippedKind[strings.TrimPrefix(kind, "skip:")]++
+				continue
+			}
+			out.HNS = append(out.HNS, HNSObject{Kind: kind, ID: strings.ToLower(o.str("id")), Schema: schema, Rank: rankPartial, Raw: raw})
+			counts[kind]++
+			tableUsed = true
+		}
+		if tableUsed {
+			for _, c := range t.cols {
+				if !contains(cols, c) {
+					cols = append(cols, c)
+				}
+			}
+		}
+	}
+	if len(out.HNS) == 0 {
+		if len(skippedKind) == 0 {
+			return nil
+		}
+		out.Unused = true
+		for k, n := range skippedKind {
+			out.Notes = append(out.Notes, fmt.Sprintf("%d %s row(s) not used: a table cannot show their policies; use ConvertTo-Json -Depth 20", n, k))
+		}
+		return out
+	}
+	out.Detail = countDetail(counts) + " (partial: columns " + strings.Join(cols, ", ") + ")"
+	out.Notes = append(out.Notes, "a table shows only the columns asked for; Get-HnsEndpoint | ConvertTo-Json -Depth 20 (or Format-List) gives the whole objects")
+	if skippedCut > 0 {
+		out.Notes = append(out.Notes, "the last row of the table is cut off and was skipped")
+	}
+	if skippedBad > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d row(s) did not read as HNS objects (no full ID, or a value of the wrong kind) and were skipped", skippedBad))
+	}
+	for k, n := range skippedKind {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d %s row(s) not used: a table cannot show their policies; use ConvertTo-Json -Depth 20", n, k))
+	}
+	return out
+}
+
+// lastFilled is the index of a row's last non-empty cell (-1 for none).
+func lastFilled(r []string) int {
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] != "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// hnsTableRow turns one Format-Table row into object fields, or false when the row is not a
+// whole object's: no full ID, or a typed column (a flag, a count, an address) that does not
+// hold its type, which is how a row cut mid-line shows.
+func hnsTableRow(cols, r []string, idCol int) (map[string]json.RawMessage, bool) {
+	if idCol >= len(r) || !isGUID(r[idCol]) {
+		return nil, false
+	}
+	m := map[string]json.RawMessage{}
+	for k, c := range cols {
+		if c == "" || k >= len(r) {
+			continue
+		}
+		v, lk := r[k], strings.ToLower(c)
+		typed := flBool[lk] || flInt[lk]
+		switch {
+		case v == "" && typed:
+			return nil, false
+		case v == "", cutValue(v):
+			continue
+		case (lk == "ipaddress" || lk == "managementip") && !strings.HasPrefix(v, "{"):
+			if _, err := netip.ParseAddr(v); err != nil {
+				return nil, false
+			}
+		}
+		jv, ok := flValue(c, v)
+		if !ok {
+			if typed {
+				return nil, false
+			}
+			continue
+		}
+		m[c] = jv
+	}
+	return m, true
 }

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 
 // table is a column-aligned text table (kubectl get, PowerShell Format-Table, netstat).
@@ -281,28 +283,42 @@ func parseLabels(s string) map[string]string {
 	return m
 }
 
+// describeBlocks returns the line ranges [start, end) of the `kubectl describe` objects in ls:
+// from a "Name:" line followed by "Namespace:" to the next such pair, or to the next prompt (a
+// prompt starts another command's output, which is no longer that object's).
+func describeBlocks(ls []string) [][2]int {
+	var out [][2]int
+	for i := 0; i+1 < len(ls); i++ {
+		if !strings.HasPrefix(ls[i], "Name:") || !strings.HasPrefix(ls[i+1], "Namespace:") {
+			continue
+		}
+		j := i + 1
+		for ; j < len(ls); j++ {
+			if isPrompt(ls[j]) || (strings.HasPrefix(ls[j], "Name:") && j+1 < len(ls) && strings.HasPrefix(ls[j+1], "Namespace:")) {
+				break
+			}
+		}
+		out = append(out, [2]int{i, j})
+		i = j - 1
+	}
+	return out
+}
+
 // recogniseDescribePod reads `kubectl describe pod` text: name, namespace, node, IP, status,
 // labels, and the Events section.
 func recogniseDescribePod(d *Doc) *Output {
 	ls := d.Lines()
 	out := &Output{Format: "kubectl-describe-pod"}
 	var events []KubeEvent
-	for i := 0; i+1 < len(ls); i++ {
-		name, ok := strings.CutPrefix(ls[i], "Name:")
-		if !ok || !strings.HasPrefix(ls[i+1], "Namespace:") {
-			continue
-		}
+	for _, b := range describeBlocks(ls) {
+		name, _ := strings.CutPrefix(ls[b[0]], "Name:")
 		p := &corev1.Pod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}}
 		p.Name = strings.TrimSpace(name)
 		isPod := false
-		j := i + 1
 		inLabels, inEvents := false, false
 		var evTable *table
-		for ; j < len(ls); j++ {
+		for j := b[0] + 1; j < b[1]; j++ {
 			l := ls[j]
-			if strings.HasPrefix(l, "Name:") && j+1 < len(ls) && strings.HasPrefix(ls[j+1], "Namespace:") {
-				break // the next object
-			}
 			if l != "" && l[0] != ' ' {
 				inLabels, inEvents = false, false
 				k, v, _ := cut(l, ":")
@@ -358,7 +374,6 @@ func recogniseDescribePod(d *Doc) *Output {
 			}
 			out.Kube = append(out.Kube, KubeObject{Object: p})
 		}
-		i = j - 1
 	}
 	if len(out.Kube) == 0 {
 		return nil
@@ -368,6 +383,195 @@ func recogniseDescribePod(d *Doc) *Output {
 	}
 	out.Detail = fmt.Sprintf("%d pod(s), %d event(s)", len(out.Kube), len(events))
 	return out
+}
+
+// describeEventRow is one row of a describe Events table: Type, Reason, Age, From, Message.
+// The Age column ("4s", "3m (x12 over 3m)", "<unknown>") is what tells a row from prose that
+// happens to start with "Warning"; From is one word, or "kubelet, NODE" as kubectl before 1.20
+// printed it.
+var describeEventRow = regexp.MustCompile(`^\s*(Normal|Warning)\s+([A-Z][A-Za-z0-9]*)\s+(<unknown>|<invalid>|(?:\d+[smhdy])+(?:\s+\(x\d+ over (?:\d+[smhdy])+\))?)\s+([A-Za-z][\w.-]*(?:,\s*[\w.-]+)?)\s+(\S.*)$`)
+
+// describeEventHeader is the Events table's header row and its underline.
+var describeEventHeader = regexp.MustCompile(`^\s*(?:Type\s+Reason\s+Age\s+From\s+Message|-+\s+-+\s+-+\s+-+\s+-+)\s*$`)
+
+// Where kubelet's and the scheduler's messages name the pod they are about. The CNI's pod ID
+// is NAME_NAMESPACE (dockershim and the CNI plugins build it so; neither part may hold "_").
+var (
+	cniPodIDRe      = regexp.MustCompile(`(?:set up|tear down) pod "([a-z0-9][a-z0-9.-]*)_([a-z0-9][a-z0-9-]*)" network`)
+	forPodRe        = regexp.MustCompile(`\bfor pod "([a-z0-9][a-z0-9.-]*)"`)
+	assignedRe      = regexp.MustCompile(`^Successfully assigned ([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9.-]*) to (\S+)$`)
+	kubeletFromNode = regexp.MustCompile(`^kubelet,\s*(\S+)$`)
+)
+
+// eventSubject names the pod a kubelet or scheduler event message is about, and the node the
+// scheduler put it on ("" where the message does not say).
+func eventSubject(msg string) (ns, pod, node string) {
+	if m := cniPodIDRe.FindStringSubmatch(msg); m != nil {
+		return m[2], m[1], ""
+	}
+	if m := assignedRe.FindStringSubmatch(strings.TrimSpace(msg)); m != nil {
+		return m[1], m[2], m[3]
+	}
+	if m := forPodRe.FindStringSubmatch(msg); m != nil {
+		return "", m[1], ""
+	}
+	return "", "", ""
+}
+
+// recogniseDescribeEvents reads Events rows pasted without the describe output around them
+// (with or without the "Events:" line and the table header, down to a single row), into the
+// events a whole `kubectl describe pod` gives. Rows inside a describe block are that block's.
+func recogniseDescribeEvents(d *Doc) *Output {
+	ls := d.Lines()
+	inBlock := make([]bool, len(ls))
+	for _, b := range describeBlocks(ls) {
+		for i := b[0]; i < b[1]; i++ {
+			inBlock[i] = true
+		}
+	}
+	var events []KubeEvent
+	nodes := map[string]bool{}
+	// A run of rows is one pasted table, most often one pod's: a pod named by one row is
+	// the subject of the rows that name none.
+	runStart := 0
+	closeRun := func() {
+		run := events[runStart:]
+		pods, nss := map[string]bool{}, map[string]bool{}
+		for _, e := range run {
+			if e.Object != "" {
+				pods[e.Object] = true
+			}
+			if e.Namespace != "" {
+				nss[e.Namespace] = true
+			}
+		}
+		if obj := onlyKey(pods); obj != "" {
+			ns := onlyKey(nss)
+			for i := range run {
+				run[i].Object = obj
+				if run[i].Namespace == "" {
+					run[i].Namespace = ns
+				}
+			}
+		}
+		runStart = len(events)
+	}
+	inRun := false
+	for i, l := range ls {
+		if inBlock[i] {
+			if inRun {
+				closeRun()
+				inRun = false
+			}
+			continue
+		}
+		t := strings.TrimSpace(l)
+		if m := describeEventRow.FindStringSubmatch(l); m != nil {
+			ev := KubeEvent{Type: m[1], Reason: m[2], LastSeen: m[3], Message: strings.TrimSpace(m[5])}
+			if n := kubeletFromNode.FindStringSubmatch(m[4]); n != nil {
+				nodes[strings.ToLower(n[1])] = true
+			}
+			ns, pod, node := eventSubject(ev.Message)
+			if pod != "" {
+				ev.Namespace, ev.Object = ns, "pod/"+pod
+			}
+			if node != "" {
+				nodes[strings.ToLower(node)] = true
+			}
+			events = append(events, ev)
+			inRun = true
+			continue
+		}
+		switch {
+		case t == "Events:" || describeEventHeader.MatchString(l):
+			continue
+		case inRun && t != "" && (l[0] == ' ' || l[0] == '\t') && !isPrompt(l):
+			// A message the terminal wrapped: kubectl prints one line per event.
+			events[len(events)-1].Message += " " + t
+			continue
+		}
+		if inRun {
+			closeRun()
+			inRun = false
+		}
+	}
+	if inRun {
+		closeRun()
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	out := &Output{Format: "kubectl-describe-events", Records: eventRecords(events)}
+	out.Detail = fmt.Sprintf("%d event(s)", len(events))
+	if node := onlyKey(nodes); node != "" {
+		// The kubelet that reported the events runs on the node the paste is about.
+		out.Records = append(out.Records, artifact(wire.KindOSInfo, wire.OSInfo{Hostname: node}))
+		out.Detail += ", node " + node
+	}
+	unnamed := 0
+	for _, e := range events {
+		if e.Object == "" {
+			unnamed++
+		}
+	}
+	if unnamed > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d event(s) do not say which pod they are about (the describe output's Name: line was not pasted)", unnamed))
+	}
+	return out
+}
+
+// onlyKey returns the single key of m, or "" when it has none or several.
+func onlyKey(m map[string]bool) string {
+	if len(m) != 1 {
+		return ""
+	}
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+// kubeletEventMessages are how the kubelet's pod sandbox events begin (kuberuntime and the
+// dockershim wrap every CRI error in them), by reason. Only these are taken from a bare
+// message: they are kubelet's own words, not a paraphrase.
+var kubeletEventMessages = []struct{ prefix, reason string }{
+	{"Failed to create pod sandbox: ", "FailedCreatePodSandBox"},
+	{"Unable to get pod sandbox status: ", "FailedPodSandBoxStatus"},
+	{"error killing pod: failed to \"KillPodSandbox\"", "FailedKillPod"},
+}
+
+// combinedPrefix is what the event recorder puts before a message it aggregated.
+const combinedPrefix = "(combined from similar events): "
+
+// recogniseKubeletEventMessage reads a kubelet event's message pasted on its own (copied from
+// a dashboard or `kubectl get events -o custom-columns`): one Warning event per message, its
+// reason inferred from how the message begins.
+func recogniseKubeletEventMessage(d *Doc) *Output {
+	var events []KubeEvent
+	for _, l := range d.Lines() {
+		t := strings.TrimSpace(l)
+		msg := strings.TrimPrefix(t, combinedPrefix)
+		reason := ""
+		for _, k := range kubeletEventMessages {
+			if strings.HasPrefix(msg, k.prefix) && len(msg) > len(k.prefix)+8 {
+				reason = k.reason
+				break
+			}
+		}
+		if reason == "" {
+			continue
+		}
+		ev := KubeEvent{Type: "Warning", Reason: reason, Message: t}
+		if ns, pod, _ := eventSubject(msg); pod != "" {
+			ev.Namespace, ev.Object = ns, "pod/"+pod
+		}
+		events = append(events, ev)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	return &Output{Format: "kubelet-event-message", Detail: fmt.Sprintf("%d event(s), reason inferred from the message", len(events)),
+		Records: eventRecords(events)}
 }
 
 // recogniseDockerNetworkLs notes `docker network ls`: the network names say which driver the

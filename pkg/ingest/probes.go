@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -57,9 +59,10 @@ func recogniseTranscripts(d *Doc) *Output {
 		segs = append(segs, *cur)
 	}
 	var probes []wire.ProbeData
+	var notes []string
 	if len(segs) > 0 {
 		for _, s := range segs {
-			probes = append(probes, parseSegment(s)...)
+			probes = append(probes, parseSegment(s, &notes)...)
 		}
 	} else {
 		probes = append(probes, scanNslookup(ls, "")...)
@@ -67,10 +70,14 @@ func recogniseTranscripts(d *Doc) *Output {
 		probes = append(probes, scanTNC(ls)...)
 		probes = append(probes, scanWebErrors(ls, "")...)
 	}
-	if len(probes) == 0 {
+	pod := podIPConfigFragment(d)
+	if len(probes) == 0 && pod == nil {
+		if len(notes) > 0 {
+			return &Output{Format: "test-transcript", Unused: true, Notes: notes}
+		}
 		return nil
 	}
-	out := &Output{Format: "test-transcript"}
+	out := &Output{Format: "test-transcript", Notes: notes}
 	verdicts := map[string]int{}
 	for _, p := range probes {
 		p.Method = TranscriptMethod
@@ -78,7 +85,71 @@ func recogniseTranscripts(d *Doc) *Output {
 		verdicts[p.Verdict]++
 	}
 	out.Detail = fmt.Sprintf("%d probes (%s)", len(probes), kindCounts(verdicts))
+	if pod != nil {
+		out.Records = append(out.Records, pod.Records...)
+		out.Notes = append(out.Notes, pod.Notes...)
+		if len(probes) == 0 {
+			out.Format, out.Detail = "ipconfig-all (inside a pod, from its adapter on)", pod.Detail
+		} else {
+			out.Detail += "; " + pod.Detail
+		}
+	}
 	return out
+}
+
+// podIPConfigFragment reads `ipconfig /all` pasted from inside a pod without its first lines
+// (the "Windows IP Configuration" block scrolled away or was not copied), when the adapter is
+// a container's and names no DNS suffix. ipconfig prints the search list only when there is
+// one, and a container's adapter carries the endpoint's DNS suffix, so such an adapter says the
+// pod got no suffixes: its search list is read as empty, not unknown. An adapter that has a
+// suffix is left alone, as the search list the paste lacks may differ from it.
+func podIPConfigFragment(d *Doc) *Output {
+	ls := d.Lines()
+	first := -1
+	for i, l := range ls {
+		if strings.TrimSpace(l) == "Windows IP Configuration" {
+			return nil // a whole ipconfig: its own recogniser reads it
+		}
+		if first < 0 && ipconfigAdapter.MatchString(l) {
+			first = i
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	start := first
+	for start > 0 && !isPrompt(ls[start-1]) {
+		start--
+	}
+	ipc := recogniseIPConfig(&Doc{Name: d.Name, Text: "Windows IP Configuration\n\n" + strings.Join(ls[start:], "\n")})
+	if ipc == nil {
+		return nil
+	}
+	for _, r := range ipc.Records {
+		if r.Kind != KindPodNetwork {
+			continue
+		}
+		var pn PodNetwork
+		if json.Unmarshal(r.Data, &pn) != nil || len(pn.DNS.SearchList) > 0 {
+			return nil
+		}
+		for _, a := range pn.Adapters {
+			if len(a.Addresses) > 0 && a.DNSSuffix != "" {
+				return nil
+			}
+		}
+		return &Output{Records: []wire.Record{r},
+			Detail: fmt.Sprintf("a pod's ipconfig /all (from its adapter on): DNS servers %s, no DNS suffix, search list empty", listOrNone(pn.DNS.Servers)),
+			Notes:  []string{"the pod's ipconfig /all was pasted from its adapter on; its adapter has no DNS suffix and no search list is printed, so the pod's search list is read as empty"}}
+	}
+	return nil
+}
+
+func listOrNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ",")
 }
 
 // looksLikeBareCommand accepts a command typed without a prompt ("nslookup kubernetes.default")
@@ -136,7 +207,7 @@ func flagValue(args []string, names ...string) string {
 	return ""
 }
 
-func parseSegment(s segment) []wire.ProbeData {
+func parseSegment(s segment, notes *[]string) []wire.ProbeData {
 	switch s.tool {
 	case "nslookup":
 		pos := positional(s.args, nil)
@@ -145,10 +216,22 @@ func parseSegment(s segment) []wire.ProbeData {
 			query = pos[0]
 		}
 		ps := scanNslookup(s.out, query)
-		if len(ps) == 0 && query != "" && len(s.out) > 0 {
-			return []wire.ProbeData{{Target: query, Protocol: "dns", Verdict: verdictFail, Error: excerpt(s.out, 3), Detail: map[string]any{"tool": "nslookup", "query": query}}}
+		if len(ps) > 0 || query == "" || len(s.out) == 0 {
+			return ps
 		}
-		return ps
+		server, serverName, rest := nslookupHeader(s.out)
+		if len(rest) == 0 {
+			// Only the server lines: the paste ends (or was cut) before the answer.
+			*notes = append(*notes, fmt.Sprintf("nslookup %s: the output stops after the server lines, so the query was not judged", query))
+			return nil
+		}
+		p := wire.ProbeData{Target: query, Protocol: "dns", Verdict: verdictFail, Error: excerpt(rest, 3), Detail: map[string]any{"tool": "nslookup", "query": query}}
+		if server != "" {
+			p.Target = server + ":53"
+			p.Detail.(map[string]any)["server"] = server
+			p.Detail.(map[string]any)["serverName"] = serverName
+		}
+		return []wire.ProbeData{p}
 	case "resolve-dnsname":
 		pos := positional(s.args, map[string]bool{"-server": true, "-type": true, "-name": true})
 		query := firstOf(flagValue(s.args, "-Name"), first(pos))
@@ -217,6 +300,27 @@ var (
 	nsBareIP    = regexp.MustCompile(`^\s+([0-9a-fA-F:.]+)$`)
 )
 
+// nslookupHeader splits nslookup's output into the server it asked (address and name) and
+// what came after: lines that say nothing about the query ("Non-authoritative answer:", the
+// failed reverse lookup of the server's own name) are dropped.
+func nslookupHeader(ls []string) (server, name string, rest []string) {
+	for _, l := range ls {
+		t := strings.TrimSpace(l)
+		switch {
+		case t == "", t == "Non-authoritative answer:", strings.HasPrefix(t, "*** Can't find server name for address"):
+			continue
+		case name == "" && nsServerRe.MatchString(t):
+			name = nsServerRe.FindStringSubmatch(t)[1]
+			continue
+		case name != "" && server == "" && len(rest) == 0 && nsAddressRe.MatchString(t):
+			server = strings.TrimSuffix(nsAddressRe.FindStringSubmatch(t)[1], "#53")
+			continue
+		}
+		rest = append(rest, l)
+	}
+	return server, name, rest
+}
+
 // scanNslookup reads nslookup's output: a "Server:/Address:" block, then answers ("Name:",
 // "Address(es):") or errors ("*** ... can't find x: Non-existent domain", "DNS request timed
 // out."). One probe per server block.
@@ -263,11 +367,17 @@ func scanNslookup(ls []string, query string) []wire.ProbeData {
 				timedOut = true
 			}
 		}
+		if _, err := netip.ParseAddr(server); err == nil && serverAddr == "" {
+			serverAddr = server // a "Server:" that is an address, with its "Address:" line cut
+		}
 		q := firstOf(query, name)
-		p := wire.ProbeData{Protocol: "dns", Detail: map[string]any{"tool": "nslookup", "query": q, "server": server}}
+		// The server is the address nslookup asked; "Server:" is only what that address's
+		// reverse lookup gave ("UnKnown" when none).
+		p := wire.ProbeData{Protocol: "dns", Detail: map[string]any{"tool": "nslookup", "query": q, "serverName": server}}
 		p.Target = q
 		if serverAddr != "" {
 			p.Target = serverAddr + ":53"
+			p.Detail.(map[string]any)["server"] = serverAddr
 			p.Detail.(map[string]any)["serverAddress"] = serverAddr
 		}
 		switch {
@@ -493,4 +603,94 @@ func statusCode(ls []string) int {
 		}
 	}
 	return 0
+}
+
+// File roles for what a CNI plugin call left behind. wire has no role for either: neither is a
+// config the runtime loads (wire.RoleCNIConfig) nor IPAM state (wire.RoleIPAMState).
+const (
+	// RoleCNIResult is a CNI plugin's answer saved to a file: a result ({"cniVersion", "ips"})
+	// or an error ({"code", "msg"}), e.g. the sourceVip.json flannel's and Calico's Windows
+	// start scripts write from host-local to reserve kube-proxy's source VIP.
+	RoleCNIResult = "cni-result"
+	// RoleCNIIPAMConfig is the network config a script hands straight to an IPAM plugin: a
+	// cniVersion and an ipam section, no plugin type (sourceVipRequest.json).
+	RoleCNIIPAMConfig = "cni-ipam-config"
+)
+
+// cniResultKeys are all the keys a CNI result (any spec version) or error may have.
+var (
+	cniErrorKeys  = map[string]bool{"cniversion": true, "code": true, "msg": true, "details": true}
+	cniResultKeys = map[string]bool{"cniversion": true, "interfaces": true, "ips": true, "routes": true, "dns": true, "ip4": true, "ip6": true}
+)
+
+// cniErrorCodes are the codes the CNI spec reserves; 100 and up are the plugin's own.
+var cniErrorCodes = map[int]string{
+	1: "incompatible CNI version", 2: "unsupported field in network configuration", 3: "container unknown or does not exist",
+	4: "invalid necessary environment variables", 5: "I/O failure", 6: "failed to decode content", 7: "invalid network config",
+	11: "try again later",
+}
+
+func onlyKeys(o jobj, allowed map[string]bool) bool {
+	for k := range o.keys {
+		if !allowed[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// recogniseCNIResult reads what a CNI plugin call printed or left in a file (also as a pasted
+// `cat` of it): an error result, a success result, or the IPAM-only config the call was given.
+func recogniseCNIResult(d *Doc) *Output {
+	objs := d.Objects()
+	if len(objs) != 1 || len(d.JSONValues()) != 1 {
+		return nil
+	}
+	o := objs[0]
+	name := echoedFile(d.Text)
+	prefix := ""
+	if name != "" {
+		prefix = name + ": "
+	}
+	text := jsonFileText(d)
+	switch {
+	case o.has("code") && o.has("msg") && onlyKeys(o, cniErrorKeys):
+		code, err := strconv.Atoi(o.str("code"))
+		if err != nil {
+			return nil
+		}
+		what := cniErrorCodes[code]
+		if what == "" {
+			what = "the plugin's own error"
+			if code < 100 {
+				what = "reserved"
+			}
+		}
+		detail := fmt.Sprintf("%sCNI error %d (%s): %s", prefix, code, what, o.str("msg"))
+		if det := o.str("details"); det != "" {
+			detail += " (" + det + ")"
+		}
+		return &Output{Format: "cni-error-result", Detail: detail, Records: []wire.Record{fileRecord(RoleCNIResult, text)},
+			Notes: []string{"a CNI plugin's error result: the call that wrote it failed, so whatever it was to set up (an address, a pod's network) was not"}}
+	case o.has("cniversion") && o.hasAny("ips", "ip4", "ip6") && onlyKeys(o, cniResultKeys):
+		var addrs []string
+		for _, ip := range o.arr("ips") {
+			addrs = append(addrs, firstOf(ip.str("address"), ip.str("ip")))
+		}
+		for _, k := range []string{"ip4", "ip6"} {
+			if ip, ok := o.obj(k); ok {
+				addrs = append(addrs, ip.str("ip"))
+			}
+		}
+		return &Output{Format: "cni-result", Detail: fmt.Sprintf("%sCNI result: %s", prefix, strings.Join(addrs, ", ")),
+			Records: []wire.Record{fileRecord(RoleCNIResult, text)}}
+	case o.has("cniversion") && !o.hasAny("type", "plugins"):
+		ipam, ok := o.obj("ipam")
+		if !ok || ipam.str("type") == "" {
+			return nil
+		}
+		return &Output{Format: "cni-ipam-config", Detail: fmt.Sprintf("%snetwork %q, IPAM plugin %s (no plugin type: the input of a direct IPAM call, not a config the runtime loads)", prefix, o.str("name"), ipam.str("type")),
+			Records: []wire.Record{fileRecord(RoleCNIIPAMConfig, text)}}
+	}
+	return nil
 }

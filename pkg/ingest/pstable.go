@@ -34,6 +34,29 @@ func underlineSpans(l string, ch byte) ([]int, []int, bool) {
 // and whose column names include all of want; rows run to a blank line or a prompt.
 func findUnderlinedTables(ls []string, ch byte, want ...string) []*table {
 	var out []*table
+	for _, t := range underlinedTables(ls, ch) {
+		if containsAll(t.cols, want) {
+			out = append(out, t.table)
+		}
+	}
+	return out
+}
+
+// psTable is an underlined table with where it sits in the text: the header's line, and each
+// row's line, so a reader can tell the last row of a paste (often cut off mid-line) and look
+// above the header for the command that printed it.
+type psTable struct {
+	*table
+	header  int   // index of the header line
+	rowAt   []int // index of each row's line
+	ends    []int // where each column's underline ends
+	lastEnd int   // index after the last row
+}
+
+// underlinedTables finds every table whose header line is followed by an underline of ch
+// groups; rows run to a blank line or a prompt.
+func underlinedTables(ls []string, ch byte) []psTable {
+	var out []psTable
 	for i := 1; i < len(ls); i++ {
 		starts, ends, ok := underlineSpans(ls[i], ch)
 		if !ok {
@@ -42,20 +65,15 @@ func findUnderlinedTables(ls []string, ch byte, want ...string) []*table {
 		hdr := ls[i-1]
 		cols := make([]string, len(starts))
 		for k := range starts {
-			e := ends[k]
+			e := len(hdr)
 			if k+1 < len(starts) {
 				e = starts[k+1]
-			} else {
-				e = len(hdr)
 			}
 			if starts[k] < len(hdr) {
 				cols[k] = strings.TrimSpace(hdr[starts[k]:min(e, len(hdr))])
 			}
 		}
-		if !containsAll(cols, want) {
-			continue
-		}
-		t := &table{cols: cols, starts: starts}
+		t := psTable{table: &table{cols: cols, starts: starts}, header: i - 1, ends: ends}
 		j := i + 1
 		for ; j < len(ls); j++ {
 			l := ls[j]
@@ -63,7 +81,9 @@ func findUnderlinedTables(ls []string, ch byte, want ...string) []*table {
 				break
 			}
 			t.rows = append(t.rows, assignTokens(l, starts, ends))
+			t.rowAt = append(t.rowAt, j)
 		}
+		t.lastEnd = j
 		out = append(out, t)
 		i = j
 	}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -165,3 +166,65 @@ func head(s string, n int) string {
 	}
 	return s
 }
+
+// commandOutput returns text without what a paste carries around one command's output: blank
+// and prompt lines before it (the command echo, "PS C:\k> cat .\cni.conf") and after it (the
+// next, empty prompt). Text without a prompt at either end is returned as it is.
+func commandOutput(text string) string {
+	ls := strings.Split(text, "\n")
+	i, j, prompts := 0, len(ls), 0
+	for i < j && (strings.TrimSpace(ls[i]) == "" || isPrompt(ls[i])) {
+		if isPrompt(ls[i]) {
+			prompts++
+		}
+		i++
+	}
+	for j > i && (strings.TrimSpace(ls[j-1]) == "" || isBarePrompt(ls[j-1])) {
+		if isBarePrompt(ls[j-1]) {
+			prompts++
+		}
+		j--
+	}
+	if prompts == 0 {
+		return text
+	}
+	return strings.Join(ls[i:j], "\n") + "\n"
+}
+
+// isBarePrompt is a prompt with no command after it.
+func isBarePrompt(l string) bool {
+	loc := promptRe.FindStringIndex(l)
+	return loc != nil && strings.TrimSpace(l[loc[1]:]) == ""
+}
+
+// jsonFileText is the text of a file that holds one JSON value, as the program reading the
+// file would see it: without the prompts of a paste, and without other commands' output when
+// the paste holds more than the file.
+func jsonFileText(d *Doc) string {
+	vals := d.JSONValues()
+	if len(vals) != 1 || strings.TrimSpace(commandOutput(d.rest)) == "" {
+		return commandOutput(d.Text)
+	}
+	return string(vals[0])
+}
+
+// echoedFile is the file a `cat`/`type`/`Get-Content` command echoed at the top of a paste
+// names ("" when there is none).
+func echoedFile(text string) string {
+	for _, l := range strings.SplitN(text, "\n", 4) {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		loc := promptRe.FindStringIndex(l)
+		if loc == nil {
+			return ""
+		}
+		if m := catCommandRe.FindStringSubmatch(strings.TrimSpace(l[loc[1]:])); m != nil {
+			return strings.Trim(m[1], `"'`)
+		}
+		return ""
+	}
+	return ""
+}
+
+var catCommandRe = regexp.MustCompile(`(?i)^(?:cat|type|gc|more|Get-Content)\s+(?:-Path\s+)?("[^"]+"|'[^']+'|\S+)\s*$`)
