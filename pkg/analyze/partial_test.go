@@ -247,3 +247,30 @@ func TestSourceVIPAllocationError(t *testing.T) {
 		t.Fatalf("another CNI call's error: %+v", fs)
 	}
 }
+
+func TestEndpointOnItsOwnGatewayWithoutTheNetwork(t *testing.T) {
+	s := snapshot.NewBuilder("").Snapshot()
+	s.Have[wire.KindHCNEndpoints] = true
+	ep := localEP("ep1", "10.244.1.2", "")
+	ep.NetworkID, ep.Gateway = "unknown", "10.244.1.2"
+	s.Endpoints = []snapshot.Endpoint{ep}
+	s.Reindex()
+	if fs, _ := duplicateEndpointIP(Input{Snapshot: s}); len(fs) != 1 || fs[0].Severity != SeverityError {
+		t.Fatalf("gateway on the pod: %+v", fs)
+	}
+	s.Endpoints[0].Gateway = "10.244.1.1"
+	s.Reindex()
+	if fs, _ := duplicateEndpointIP(Input{Snapshot: s}); len(fs) != 0 {
+		t.Fatalf("a normal gateway: %+v", fs)
+	}
+}
+
+func TestSourceVIPFlagNotSetWithoutTheNetworks(t *testing.T) {
+	log := "F0525 05:30:53.023140    9052 server.go:475] unable to create proxier: source-vip flag not set\n"
+	if fs, _ := sourceVIPMissing(logsOnly(map[string]string{wire.LogKubeProxy: log})); len(fs) != 1 {
+		t.Fatalf("findings %+v", fs)
+	}
+	if fs, _ := sourceVIPMissing(logsOnly(map[string]string{wire.LogKubeProxy: "I0525 05:30:53.0 9052 server.go:475] Using Kernelspace Proxier.\n"})); len(fs) != 0 {
+		t.Fatalf("healthy start: %+v", fs)
+	}
+}

@@ -269,7 +269,22 @@ func duplicateEndpointIP(in Input) ([]Finding, string) {
 	for i := range x.s.Endpoints {
 		e := &x.s.Endpoints[i]
 		n := x.s.NetworkOf(e)
-		if n == nil || e.IP == "" {
+		if e.IP == "" {
+			continue
+		}
+		if n == nil {
+			// Without the network, the endpoint's own gateway says it: the CNI gave the pod the
+			// address it routes through (an IPAM range that did not exclude the gateway).
+			if !e.Remote && e.Gateway == e.IP {
+				out = append(out, Finding{
+					ID: "duplicate-endpoint-ip", Severity: SeverityError,
+					Title:    fmt.Sprintf("HNS endpoint %s carries its own gateway address %s", firstNonEmpty(e.ID, e.Name), e.IP),
+					Evidence: []Evidence{{Artifact: wire.KindHCNEndpoints, Object: "endpoint " + firstNonEmpty(e.ID, e.Name), Detail: fmt.Sprintf("IP %s, gateway %s", e.IP, e.Gateway)}},
+					Remediation: "The pod got the subnet's gateway address, so its traffic has nowhere to go and the gateway is " +
+						"captured. The CNI's IPAM range must exclude the gateway (host-local: a rangeStart above it; flannel on " +
+						"Windows had this defect, kubernetes/kubernetes#74766): fix the range, delete the endpoint, recreate the pod.",
+				})
+			}
 			continue
 		}
 		what := ""
@@ -567,4 +582,13 @@ func podIPExhaustion(in Input) ([]Finding, string) {
 			"per node; host-local: a larger podCIDR).",
 		Objects: []ObjectRef{nodeRef(x.node)},
 	}}, ""
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

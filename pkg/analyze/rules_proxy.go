@@ -41,6 +41,23 @@ func sourceVIPMissing(in Input) ([]Finding, string) {
 		return []Finding{f}, ""
 	}
 	if !in.Snapshot.Have[wire.KindHCNNetworks] {
+		// kube-proxy asks for a source VIP only on an overlay network: its refusal to start
+		// without one says both that the network is overlay and that the VIP is missing.
+		var ev []Evidence
+		for _, l := range in.ix().kubeProxyLog().startup {
+			if strings.Contains(strings.ToLower(l.text), "source-vip flag not set") {
+				ev = append(ev, l.evidence())
+			}
+		}
+		if len(ev) > 0 {
+			return []Finding{{ID: "source-vip-missing", Severity: SeverityError,
+				Title:    "kube-proxy refuses to start: the overlay network needs a source VIP and none is configured",
+				Evidence: capEvidence(ev, 3, wire.KindFile),
+				Remediation: "In overlay mode kube-proxy needs --source-vip (winkernel.sourceVip): an address reserved in the " +
+					"node's pod subnet (flannel and Calico start scripts create a \"source_vip\" endpoint for it). Pass it " +
+					"and restart kube-proxy.",
+				Objects: []ObjectRef{nodeRef(in.ix().node)}}}, ""
+		}
 		return nil, missingNetworks
 	}
 	x := in.ix()

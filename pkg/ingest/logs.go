@@ -136,6 +136,7 @@ var logSignals = map[string][]logSignal{
 	wire.LogKubeProxy: {{"proxier.go", 5}, {"winkernel", 5}, {"Kernelspace Proxier", 5}, {"hnsV2.go", 4}, {"hns.go:", 2}, {"Policy creation failed", 4},
 		{"Hns Endpoint resource", 4}, {"--proxy-mode", 4}, {"--source-vip", 3}, {"Syncing Policies", 3}, {"kube-proxy", 2}, {"syncProxyRules", 3},
 		{"server_windows.go", 2}, {"Unable to find HNS Network", 4}, {"loadbalancer.go", 2}, {"HNS LoadBalancer", 3},
+		{"unable to create proxier", 5}, {"source-vip flag not set", 5},
 		{"Hns LoadBalancer", 3}, {"Source Vip endpoint", 4}, {"hcnCreateLoadBalancer", 3}, {"Endpoint information not available for service", 3},
 		// Flags only kube-proxy has, as its start-up FLAG dump prints them.
 		{"FLAG: --masquerade-all", 4}, {"FLAG: --ipvs-", 4}, {"FLAG: --conntrack-", 3}},
