@@ -69,7 +69,9 @@ var lineRules = []rule{
 	// AWS access key IDs.
 	{class: "aws-key", re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`), groups: []int{0}, needles: []string{"akia", "asia"}},
 	// key: "value", "key": "value", key='value', and the same inside a JSON string (\"key\":\"value\").
-	{class: "secret", re: regexp.MustCompile(keyStart + secretKey + `(?:\\?["'])?[ \t]*[:=][ \t]*(?:"((?:[^"\\\r\n]|\\.)*)"|'([^'\r\n]*)'|\\"((?:[^"\\\r\n]|\\[^"\r\n])*)\\")`), groups: []int{1, 2, 3}, needles: keyNeedles},
+	// There the inner JSON's escapes are escaped once more: \\\" is a quote inside the value and
+	// \\\\ a backslash, while \" (one backslash) ends the value.
+	{class: "secret", re: regexp.MustCompile(keyStart + secretKey + `(?:\\?["'])?[ \t]*[:=][ \t]*(?:"((?:[^"\\\r\n]|\\.)*)"|'([^'\r\n]*)'|\\"((?:[^"\\\r\n]|\\\\\\[\\"]|\\{1,2}[^"\\\r\n])*)\\")`), groups: []int{1, 2, 3}, needles: keyNeedles},
 	// key=value (flags, env files, klog key/value pairs, connection strings) and key:value
 	// without a space (Go's %+v). "key: value" with a space in the middle of a line is prose
 	// ("failed to get token: open ..."); at the start of a line it is YAML, handled by yamlLines.

@@ -19,6 +19,8 @@ var textCases = []struct {
 	{name: "json quoted", in: `{"clientSecret": "s3cr3t", "clientId": "x"}`, want: `{"clientSecret": "[REDACTED:secret]", "clientId": "x"}`, n: 1},
 	{name: "json escaped quote inside", in: `{"password":"a\"b"}`, want: `{"password":"[REDACTED:secret]"}`, n: 1},
 	{name: "json inside a json string", in: `"{\"token\":\"abc\"}"`, want: `"{\"token\":\"[REDACTED:secret]\"}"`, n: 1},
+	{name: "json inside a json string, a quote in the value", in: `"{\"token\":\"a\\\"Plant3dInner\"}"`, want: `"{\"token\":\"[REDACTED:secret]\"}"`, n: 1},
+	{name: "json inside a json string, a backslash ending the value", in: `"{\"token\":\"Plant3d\\\\\",\"x\":\"y\"}"`, want: `"{\"token\":\"[REDACTED:secret]\",\"x\":\"y\"}"`, n: 1},
 	{name: "empty and null values are kept", in: `{"aadClientCertPassword": "", "token": null}`, want: `{"aadClientCertPassword": "", "token": null}`},
 	{name: "env file", in: "AAD_CLIENT_SECRET=x1\nexport DB_PASSWORD=y2\n", want: "AAD_CLIENT_SECRET=[REDACTED:secret]\nexport DB_PASSWORD=[REDACTED:secret]\n", n: 2},
 	{name: "flag with equals", in: "kubelet.exe --token=abc --v=2", want: "kubelet.exe --token=[REDACTED:secret] --v=2", n: 1},
