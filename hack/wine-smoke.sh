@@ -10,7 +10,8 @@
 #   4. cross-build the collector as hack/embed-collector.sh does (CGO off, stripped)
 #   5. go test -tags winesmoke ./hack/winesmoke/ runs it under Wine and checks the stream
 #   6. the winsrc tests that start real child processes run under Wine too, so the collector's
-#      own CreateProcess starter (it does without os/exec) runs the fake inbox tools there
+#      os/exec runner (Windows command-line quoting, one pipe for output and errors, kills on
+#      deadline) runs the fake inbox tools there
 #
 # Cache: ${WINNET_CACHE:-~/.cache/winnet-e2e}/wine (DLL and prefix). Headless: no DISPLAY needed.
 set -euo pipefail
@@ -123,5 +124,5 @@ t=$(now)
 tests=$out/winsrc.test.exe
 (cd "$root" && CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go test -c -o "$tests" ./pkg/collector/winsrc/)
 (cd "$out" && timeout 300 "$wine" "$tests" -test.run 'TestRunChild|TestToolRunner|TestToolSources' -test.count=1) ||
-  die "the winsrc child-process tests failed under Wine (details above): the CreateProcess starter (pkg/collector/winsrc/child_windows.go) misbehaves"
+  die "the winsrc child-process tests failed under Wine (details above): the inbox-tool runner (pkg/collector/winsrc/child.go) misbehaves on Windows"
 say "child-process runner tests passed under Wine in $(took "$t")"

@@ -15,32 +15,30 @@ import (
 )
 
 // collectorBudget is the most the gzipped windows/amd64 collector may weigh, in bytes, as
-// hack/embed-collector.sh builds it. The plugin carries it and uploads it through pods/exec, so
-// the contract is at most 1.5 MB; the budget sits below that to leave room for what is still to
-// come (probes from the pod's network compartment). The Makefile's COLLECTOR_BUDGET must say
-// the same: `make test` checks the embedded file against it.
-const collectorBudget = 1_420_000
+// hack/embed-collector.sh builds it. The plugin carries it and uploads it, gzipped, through
+// pods/exec. The collector uses the standard library (crypto/sha256, regexp, os/exec,
+// encoding/xml) rather than hand-written stand-ins: it measured 1,619,838 bytes when it went
+// back to them, and an exec round trip costs more than the bytes they add. The budget keeps
+// about 5% above that, so it catches accidental bloat (a package such as net/http pulled in by
+// a dependency) rather than ordinary growth; the contract is 2 MB. The Makefile's
+// COLLECTOR_BUDGET must say the same: `make test` checks the embedded file against it.
+const collectorBudget = 1_700_000
 
-// heavyImports are packages the collector was slimmed of, each with its gzipped cost when it
-// was removed and what the collector uses instead. A match is a package or a path prefix
-// ending in a slash.
+// heavyImports are packages the collector has no use for, each with why it stays out. A
+// match is a package or a path prefix ending in a slash.
 var heavyImports = []struct{ pkg, why string }{
-	{"regexp", "about 93 KB; pkg/collector/redact has hand-written matchers"},
-	{"os/exec", "about 43 KB; winsrc starts inbox tools with runChild and startChild, on CreateProcess"},
-	{"crypto/", "about 59 KB (crypto/sha256 links the FIPS 140 module); the hello hash uses pkg/collector/internal/sha256"},
 	{"net/http", "a web client and server; the collector talks to nothing over HTTP"},
 	{"text/template", "reflection-heavy templating; format with fmt or strings.Builder"},
 	{"html/template", "reflection-heavy templating; format with fmt or strings.Builder"},
-	{"encoding/xml", "reflection-heavy; winsrc/eventxml.go reads event XML by hand"},
 	{"time/tzdata", "an embedded time zone database; the collector reports UTC"},
 }
 
 const slimHelp = "find what grew with `go tool nm -size -sort size` on a build without -s -w " +
 	"(CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -trimpath ./cmd/winnet-collector), or by building with " +
-	"the new code stubbed out; avoid heavy packages (regexp, os/exec, crypto/*, net/http, templates, encoding/xml) " +
-	"and large generic or reflection-driven code in the collector. Raise the budget (collectorBudget in " +
+	"the new code stubbed out; look for a heavy package pulled in by a dependency (net/http, templates, " +
+	"k8s.io modules) or large generic or reflection-driven code. Raise the budget (collectorBudget in " +
 	"cmd/winnet-collector/size_test.go and COLLECTOR_BUDGET in the Makefile) only if the gain is worth the bytes " +
-	"every diagnosis uploads, and never past the 1.5 MB contract"
+	"every cold diagnosis uploads, and never past the 2 MB contract"
 
 func goTool(t *testing.T) string {
 	t.Helper()
@@ -58,7 +56,7 @@ func windowsEnv() []string {
 	return append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 }
 
-// TestCollectorImports keeps packages the collector was slimmed of out of its windows build.
+// TestCollectorImports keeps packages the collector has no use for out of its windows build.
 func TestCollectorImports(t *testing.T) {
 	cmd := exec.Command(goTool(t), "list", "-deps", ".")
 	cmd.Env = windowsEnv()
@@ -69,7 +67,7 @@ func TestCollectorImports(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		for _, h := range heavyImports {
 			if dep == h.pkg || (strings.HasSuffix(h.pkg, "/") && strings.HasPrefix(dep, h.pkg)) {
-				t.Errorf("the windows collector imports %s, which it was slimmed of (%s); find who pulls it in with "+
+				t.Errorf("the windows collector imports %s, which it has no use for (%s); find who pulls it in with "+
 					"`GOOS=windows go list -deps -f '{{.ImportPath}}: {{.Imports}}' ./cmd/winnet-collector` and keep it out of the windows build",
 					dep, h.why)
 			}

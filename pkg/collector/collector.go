@@ -14,6 +14,7 @@ package collector
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,7 +26,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kubectl-winnet/winnet/pkg/collector/internal/sha256"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 

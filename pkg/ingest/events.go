@@ -10,35 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-winnet/winnet/pkg/winevent"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
-
-// xmlEvent is the Windows event schema (http://schemas.microsoft.com/win/2004/08/events/event)
-// as wevtutil qe /f:xml and /f:RenderedXml print it.
-type xmlEvent struct {
-	System struct {
-		Provider struct {
-			Name string `xml:"Name,attr"`
-		} `xml:"Provider"`
-		EventID     string `xml:"EventID"`
-		Level       string `xml:"Level"`
-		TimeCreated struct {
-			SystemTime string `xml:"SystemTime,attr"`
-		} `xml:"TimeCreated"`
-		Channel  string `xml:"Channel"`
-		Computer string `xml:"Computer"`
-	} `xml:"System"`
-	EventData struct {
-		Data []struct {
-			Name  string `xml:"Name,attr"`
-			Value string `xml:",chardata"`
-		} `xml:"Data"`
-	} `xml:"EventData"`
-	RenderingInfo struct {
-		Message string `xml:"Message"`
-		Level   string `xml:"Level"`
-	} `xml:"RenderingInfo"`
-}
 
 var levelNames = map[string]string{"0": "Information", "1": "Critical", "2": "Error", "3": "Warning", "4": "Information", "5": "Verbose"}
 
@@ -73,7 +47,7 @@ func recogniseWevtutilXML(d *Doc) *Output {
 		if !ok || se.Name.Local != "Event" {
 			continue
 		}
-		var x xmlEvent
+		var x winevent.Event
 		if dec.DecodeElement(&x, &se) != nil {
 			break
 		}

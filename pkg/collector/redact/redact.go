@@ -7,15 +7,11 @@
 // construction (PEM private keys, JWTs, AWS access key IDs, passwords in URLs). It never masks by
 // "looks random", because the evidence the analyzer needs is full of random-looking strings that
 // are not secrets: HNS GUIDs, container IDs, sha256 image digests, MAC and IP addresses.
-//
-// The rules are hand-written matchers (match.go), not package regexp, which added about 93 KB
-// to the gzipped collector (and ran several times slower). Each matcher finds exactly what
-// the regular expression in its comment finds with Go's regexp: the tests keep those
-// expressions as an oracle and compare the two on edge cases, fixtures and random input.
 package redact
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 )
 
@@ -25,12 +21,24 @@ const MarkerPrefix = "[REDACTED:"
 // Marker returns the text that stands for a masked secret of the given class.
 func Marker(class string) string { return MarkerPrefix + class + "]" }
 
-// A rule masks, in each match find returns, the span the matcher chose.
-// needles are lower-case words a line must contain for the rule to be tried on it: nearly
-// all log lines contain none of them.
+// secretKey matches a field, flag or variable name that holds a secret, as the suffix of a
+// longer name (aadClientSecret, AAD_CLIENT_SECRET, k8s_auth_token, --bootstrap-token). Names
+// that merely start with one of these words (tokenFile, passwordFile, secretName) hold paths or
+// references, not secrets, and do not match.
+const secretKey = `[A-Za-z0-9_.-]*(?i:token|secret|password|passwd|client-key-data|client-certificate-data|` +
+	`certificate-authority-data|access_?key|account_?key|api_?key|private_?key)`
+
+// keyStart keeps a key from matching in the middle of a longer word.
+const keyStart = `(?:^|[^A-Za-z0-9_.-])`
+
+// A rule masks the text of one capture group (or the whole match when group is 0) of each
+// match of re. When several groups are listed, the first that took part in the match is masked.
+// needles are lower-case words a line must contain for re to be tried on it: Go's regexp is slow
+// on patterns without a literal prefix, and nearly all log lines contain none of them.
 type rule struct {
 	class   string
-	find    finder
+	re      *regexp.Regexp
+	groups  []int
 	needles []string
 }
 
@@ -40,35 +48,42 @@ var keyNeedles = []string{"token", "secret", "passw", "-data", "key"}
 var pemRules = []rule{
 	// PEM private keys, whole blocks. A block whose END was cut off (a log tail) runs to the end
 	// of the text; the base64 lines before an END whose BEGIN was cut off are masked too.
-	{class: "private-key", find: findPEMBlock},
-	{class: "private-key", find: findPEMTail},
+	{class: "private-key", re: regexp.MustCompile(`(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)`), groups: []int{0}},
+	{class: "private-key", re: regexp.MustCompile(`(?m)(?:^[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*\r?\n)+[ \t]*-----END [A-Z0-9 ]*PRIVATE KEY-----`), groups: []int{0}},
 }
 
 // lineRules run on each line, in order.
 var lineRules = []rule{
 	// JSON Web Tokens (service account tokens among them): header and payload are base64url
 	// JSON objects, so both start with eyJ.
-	{class: "jwt", find: scan(matchJWT), needles: []string{"eyj"}},
+	{class: "jwt", re: regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`), groups: []int{0}, needles: []string{"eyj"}},
 	// HTTP Authorization headers, also as Go prints them (Authorization:[Bearer x]); the
 	// scheme is kept so the reader sees what kind of credential was there.
-	{class: "authorization", find: scan(matchAuthorization), needles: []string{"authorization"}},
+	{class: "authorization", re: regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["'\[]?[ \t]*(?:(?:bearer|basic|digest|negotiate|ntlm|token)[ \t]+)?([^\s"'\],;]+)`), groups: []int{1}, needles: []string{"authorization"}},
 	// Bearer tokens anywhere else. At least 16 characters, so prose ("bearer token") is kept.
-	{class: "token", find: scan(matchBearer), needles: []string{"bearer"}},
+	{class: "token", re: regexp.MustCompile(`(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)`), groups: []int{1}, needles: []string{"bearer"}},
 	// Passwords in URLs (https://user:pass@host); the user name is kept.
-	{class: "password", find: findURLPassword, needles: []string{"://"}},
+	{class: "password", re: regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"']+:([^/\s@"']+)@`), groups: []int{1}, needles: []string{"://"}},
 	// Azure SAS signatures in URLs.
-	{class: "sas", find: scan(matchSAS), needles: []string{"sig="}},
+	{class: "sas", re: regexp.MustCompile(`(?i)[?&]sig=([^&\s"']+)`), groups: []int{1}, needles: []string{"sig="}},
 	// AWS access key IDs.
-	{class: "aws-key", find: scan(matchAWSKey), needles: []string{"akia", "asia"}},
+	{class: "aws-key", re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`), groups: []int{0}, needles: []string{"akia", "asia"}},
 	// key: "value", "key": "value", key='value', and the same inside a JSON string (\"key\":\"value\").
-	{class: "secret", find: scan(matchQuotedSecret), needles: keyNeedles},
+	// There the inner JSON's escapes are escaped once more: \\\" is a quote inside the value and
+	// \\\\ a backslash, while \" (one backslash) ends the value.
+	{class: "secret", re: regexp.MustCompile(keyStart + secretKey + `(?:\\?["'])?[ \t]*[:=][ \t]*(?:"((?:[^"\\\r\n]|\\.)*)"|'([^'\r\n]*)'|\\"((?:[^"\\\r\n]|\\\\\\[\\"]|\\{1,2}[^"\\\r\n])*)\\")`), groups: []int{1, 2, 3}, needles: keyNeedles},
 	// key=value (flags, env files, klog key/value pairs, connection strings) and key:value
 	// without a space (Go's %+v). "key: value" with a space in the middle of a line is prose
 	// ("failed to get token: open ..."); at the start of a line it is YAML, handled by yamlLines.
-	{class: "secret", find: scan(matchPlainSecret), needles: keyNeedles},
+	{class: "secret", re: regexp.MustCompile(keyStart + secretKey + `["']?(?:[ \t]*=[ \t]*|:)([^\s"',;}\]]+)`), groups: []int{1}, needles: keyNeedles},
 	// --token value, --password "value".
-	{class: "secret", find: scan(matchFlagSecret), needles: []string{"token", "passw", "secret"}},
+	{class: "secret", re: regexp.MustCompile(`(?:^|[\s"'])--?[A-Za-z0-9-]*(?i:token|password|passwd|secret)[ \t]+(?:"([^"\r\n]*)"|'([^'\r\n]*)'|([^\s"'-][^\s"']*))`), groups: []int{1, 2, 3}, needles: []string{"token", "passw", "secret"}},
 }
+
+// yamlKeyLine is a YAML, env-file or PowerShell line that sets a secret: the value runs to the
+// end of the line (a password may hold spaces, commas or #), or is a block scalar (| or >)
+// whose lines follow, indented deeper.
+var yamlKeyLine = regexp.MustCompile(`^([ \t]*)(?:-[ \t]+)?(?:export[ \t]+|set[ \t]+|\$env:)?` + secretKey + `["']?[ \t]*[:=][ \t]*(.*?)[ \t]*\r?\n?$`)
 
 // Text returns s with every secret it recognises replaced by a marker, and how many it replaced.
 func Text(s string) (string, int) {
@@ -127,18 +142,21 @@ func containsAny(b []byte, needles []string) bool {
 	return false
 }
 
-// apply masks the chosen span of every match of r in s, matches taken left to right without
-// overlapping, as regexp's FindAll returns them.
 func (r rule) apply(s string) (string, int) {
+	matches := r.re.FindAllStringSubmatchIndex(s, -1)
+	if len(matches) == 0 {
+		return s, 0
+	}
 	var b strings.Builder
 	last, n := 0, 0
-	for from := 0; from <= len(s); {
-		m, ok := r.find(s, from)
-		if !ok {
-			break
+	for _, m := range matches {
+		start, end := -1, -1
+		for _, g := range r.groups {
+			if m[2*g] >= 0 {
+				start, end = m[2*g], m[2*g+1]
+				break
+			}
 		}
-		from = m.end // matches are never empty, so this moves on
-		start, end := m.ms, m.me
 		if start < 0 || start < last || !worthMasking(s[start:end]) {
 			continue
 		}
@@ -164,8 +182,8 @@ func worthMasking(v string) bool {
 	return !strings.HasPrefix(v, MarkerPrefix)
 }
 
-// yamlLines masks, in place, values of secret keys that start a line (see matchYAMLKeyLine),
-// and the lines of a block scalar that follows such a key.
+// yamlLines masks, in place, values of secret keys that start a line (see yamlKeyLine), and
+// the lines of a block scalar that follows such a key.
 func yamlLines(lines []string) int {
 	n := 0
 	var lower []byte
@@ -174,11 +192,12 @@ func yamlLines(lines []string) int {
 		if !containsAny(lower, keyNeedles) {
 			continue
 		}
-		indent, m, ok := matchYAMLKeyLine(lines[i])
-		if !ok {
+		m := yamlKeyLine.FindStringSubmatchIndex(lines[i])
+		if m == nil {
 			continue
 		}
-		vs, ve := m.ms, m.me
+		indent := m[3] - m[2]
+		vs, ve := m[4], m[5]
 		value := lines[i][vs:ve]
 		switch {
 		case value == "" || value[0] == '"' || value[0] == '\'' || value[0] == '{' || value[0] == '[':

@@ -91,15 +91,15 @@ func TestParseEventXML(t *testing.T) {
 	}
 
 	bad := []struct{ name, xml, want string }{
-		{"not xml", "garbage", "no numeric EventID"},
-		{"unterminated tag", "<Event><System", "unterminated tag"},
-		{"mismatched end", "<Event><System></Event>", "closes nothing open"},
+		{"not xml", "garbage", "holds no XML element"},
+		{"unterminated tag", "<Event><System", "unexpected EOF"},
+		{"mismatched end", "<Event><System></Event>", "element <System> closed by </Event>"},
 		{"no EventID", "<Event><System><Level>2</Level><TimeCreated SystemTime='2025-11-26T01:02:04Z'/></System></Event>", "no numeric EventID"},
 		{"bad time", "<Event><System><EventID>1</EventID><TimeCreated SystemTime='yesterday'/></System></Event>", "no valid TimeCreated"},
 		{"bad level", "<Event><System><EventID>1</EventID><Level>high</Level></System></Event>", "Level that is not a number"},
-		{"unquoted attribute", "<Event><System><Provider Name=x/></System></Event>", "not quoted"},
-		{"unterminated comment", "<Event><!-- x", `no closing "-->"`},
-		{"unterminated CDATA", "<Event><![CDATA[x", "unterminated CDATA"},
+		{"unquoted attribute", "<Event><System><Provider Name=x/></System></Event>", "unquoted or missing attribute value"},
+		{"unterminated comment", "<Event><!-- x", "unexpected EOF"},
+		{"unterminated CDATA", "<Event><![CDATA[x", "unexpected EOF in CDATA section"},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {

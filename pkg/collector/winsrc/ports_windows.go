@@ -105,7 +105,7 @@ const maxToolOutput = 1 << 20
 // in the console's OEM code page; the parsers only rely on ASCII digits and punctuation.
 func runTool(ctx context.Context, path string, args ...string) (string, error) {
 	name := filepath.Base(path) + " " + strings.Join(args, " ")
-	res, err := runChild(ctx, childRun{start: startChild, timeout: netshTimeout, limit: maxToolOutput}, path, args)
+	res, err := runChild(ctx, childRun{timeout: netshTimeout, limit: maxToolOutput}, path, args)
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("running %s: %w", name, err)

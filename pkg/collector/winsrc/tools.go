@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -33,17 +34,19 @@ var (
 type toolRunner struct {
 	lookPath func(exe string) (string, bool) // finds exe on PATH
 	exists   func(path string) bool
-	start    childStarter
 	timeout  time.Duration
 }
 
 func defaultRunner() toolRunner {
-	return toolRunner{
-		lookPath: func(exe string) (string, bool) { return findOnPath(os.Getenv("PATH"), exe, isRegularFile) },
-		exists:   isRegularFile,
-		start:    startChild,
-		timeout:  toolTimeout,
-	}
+	return toolRunner{lookPath: lookPath, exists: isRegularFile, timeout: toolTimeout}
+}
+
+// lookPath finds exe on PATH with exec.LookPath, which never takes a folder relative to the
+// working one (exec.ErrDot): the pod's environment sets PATH, and a tool found relative to
+// the working folder is not the node's.
+func lookPath(exe string) (string, bool) {
+	p, err := exec.LookPath(exe)
+	return p, err == nil
 }
 
 func isRegularFile(p string) bool {
@@ -69,7 +72,7 @@ func (r toolRunner) find(t inboxTool) (string, bool) {
 // runaway tool cannot fill memory. A failure to start is an error; a non-zero exit is not:
 // what the tool printed says why.
 func (r toolRunner) run(ctx context.Context, t inboxTool, path string, args ...string) (wire.ToolOutput, error) {
-	run := childRun{start: r.start, timeout: r.timeout, limit: nodefiles.MaxToolOutputBytes + 1}
+	run := childRun{timeout: r.timeout, limit: nodefiles.MaxToolOutputBytes + 1}
 	res, err := runChild(ctx, run, path, args)
 	if err != nil {
 		return wire.ToolOutput{}, fmt.Errorf("running %s %s: %w", t.name, strings.Join(args, " "), err)

@@ -130,6 +130,23 @@ func TestMain(m *testing.M) {
 	case "hang":
 		time.Sleep(time.Minute)
 		os.Exit(0)
+	case "partial-hang":
+		fmt.Println("partial")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	case "argv":
+		for _, a := range os.Args[1:] {
+			fmt.Printf("%q\n", a)
+		}
+		os.Exit(0)
+	case "stdin":
+		n, err := io.Copy(io.Discard, os.Stdin)
+		if err != nil {
+			fmt.Println("stdin:", err)
+			os.Exit(2)
+		}
+		fmt.Printf("stdin: %d bytes\n", n)
+		os.Exit(0)
 	case "orphan":
 		// Leave a process behind that holds our output open, then exit.
 		os.Setenv("WINSRC_FAKE_TOOL", "hang") //nolint:errcheck
@@ -155,7 +172,6 @@ func fakeRunner(t *testing.T, mode string, present bool) toolRunner {
 	return toolRunner{
 		lookPath: func(string) (string, bool) { return self, present },
 		exists:   func(string) bool { return false },
-		start:    startChild,
 		timeout:  5 * time.Second,
 	}
 }
