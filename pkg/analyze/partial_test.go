@@ -232,7 +232,7 @@ func TestRuntimeIncompatibleFromSandboxErrors(t *testing.T) {
 func TestSourceVIPAllocationError(t *testing.T) {
 	mk := func(path, content string) Input {
 		b := snapshot.NewBuilder("")
-		raw, _ := json.Marshal(wire.FileData{Path: path, Role: roleCNIResult, Content: content})
+		raw, _ := json.Marshal(wire.FileData{Path: path, Role: wire.RoleCNIResult, Content: content})
 		b.Add(wire.Record{V: 1, Type: wire.TypeArtifact, Kind: wire.KindFile, Data: raw})
 		return Input{Snapshot: b.Snapshot()}
 	}

@@ -114,14 +114,11 @@ func sourceVIPMissing(in Input) ([]Finding, string) {
 	return []Finding{base}, ""
 }
 
-// roleCNIResult is the file role ingest gives a saved CNI plugin answer (result or error).
-const roleCNIResult = "cni-result"
-
 // sourceVIPAllocationFailed: flannel's and Calico's Windows start scripts reserve the source
 // VIP by calling host-local directly and saving its answer as sourceVip.json; an error there
 // means the overlay node has no source VIP to give kube-proxy, whatever else was collected.
 func sourceVIPAllocationFailed(x *index) (Finding, bool) {
-	for _, f := range x.s.FilesWithRole(roleCNIResult) {
+	for _, f := range x.s.FilesWithRole(wire.RoleCNIResult) {
 		if !strings.Contains(strings.ToLower(strings.ReplaceAll(f.Path, "_", "")), "sourcevip") {
 			continue
 		}

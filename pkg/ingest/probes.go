@@ -605,18 +605,6 @@ func statusCode(ls []string) int {
 	return 0
 }
 
-// File roles for what a CNI plugin call left behind. wire has no role for either: neither is a
-// config the runtime loads (wire.RoleCNIConfig) nor IPAM state (wire.RoleIPAMState).
-const (
-	// RoleCNIResult is a CNI plugin's answer saved to a file: a result ({"cniVersion", "ips"})
-	// or an error ({"code", "msg"}), e.g. the sourceVip.json flannel's and Calico's Windows
-	// start scripts write from host-local to reserve kube-proxy's source VIP.
-	RoleCNIResult = "cni-result"
-	// RoleCNIIPAMConfig is the network config a script hands straight to an IPAM plugin: a
-	// cniVersion and an ipam section, no plugin type (sourceVipRequest.json).
-	RoleCNIIPAMConfig = "cni-ipam-config"
-)
-
 // cniResultKeys are all the keys a CNI result (any spec version) or error may have.
 var (
 	cniErrorKeys  = map[string]bool{"cniversion": true, "code": true, "msg": true, "details": true}
@@ -670,7 +658,7 @@ func recogniseCNIResult(d *Doc) *Output {
 		if det := o.str("details"); det != "" {
 			detail += " (" + det + ")"
 		}
-		return &Output{Format: "cni-error-result", Detail: detail, Records: []wire.Record{fileRecord(RoleCNIResult, text)},
+		return &Output{Format: "cni-error-result", Detail: detail, Records: []wire.Record{fileRecord(wire.RoleCNIResult, text)},
 			Notes: []string{"a CNI plugin's error result: the call that wrote it failed, so whatever it was to set up (an address, a pod's network) was not"}}
 	case o.has("cniversion") && o.hasAny("ips", "ip4", "ip6") && onlyKeys(o, cniResultKeys):
 		var addrs []string
@@ -683,14 +671,14 @@ func recogniseCNIResult(d *Doc) *Output {
 			}
 		}
 		return &Output{Format: "cni-result", Detail: fmt.Sprintf("%sCNI result: %s", prefix, strings.Join(addrs, ", ")),
-			Records: []wire.Record{fileRecord(RoleCNIResult, text)}}
+			Records: []wire.Record{fileRecord(wire.RoleCNIResult, text)}}
 	case o.has("cniversion") && !o.hasAny("type", "plugins"):
 		ipam, ok := o.obj("ipam")
 		if !ok || ipam.str("type") == "" {
 			return nil
 		}
 		return &Output{Format: "cni-ipam-config", Detail: fmt.Sprintf("%snetwork %q, IPAM plugin %s (no plugin type: the input of a direct IPAM call, not a config the runtime loads)", prefix, o.str("name"), ipam.str("type")),
-			Records: []wire.Record{fileRecord(RoleCNIIPAMConfig, text)}}
+			Records: []wire.Record{fileRecord(wire.RoleCNIIPAMConfig, text)}}
 	}
 	return nil
 }

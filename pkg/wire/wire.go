@@ -146,7 +146,14 @@ const (
 	RoleFlannelSubnetEnv = "flannel-subnet-env"
 	RoleCalicoConfig     = "calico-config"
 	RoleIPAMState        = "ipam-state" // azure-vnet-ipam.json, host-local state
-	RoleKubeconfig       = "kubeconfig" // redacted
+	// RoleCNIResult is a CNI plugin's answer saved to a file: a result ({"cniVersion", "ips"})
+	// or an error ({"code", "msg"}), e.g. the sourceVip.json flannel's and Calico's Windows
+	// start scripts write from host-local to reserve kube-proxy's source VIP.
+	RoleCNIResult = "cni-result"
+	// RoleCNIIPAMConfig is the network config a script hands straight to an IPAM plugin: a
+	// cniVersion and an ipam section, no plugin type (sourceVipRequest.json).
+	RoleCNIIPAMConfig = "cni-ipam-config"
+	RoleKubeconfig    = "kubeconfig" // redacted
 	// Logs: RoleLogPrefix + component, e.g. "log:kube-proxy".
 	RoleLogPrefix = "log:"
 )
