@@ -36,6 +36,9 @@ func podEndpointMissing(in Input) ([]Finding, string) {
 	}
 	x := in.ix()
 	if in.Pod != nil && !in.Pod.Spec.HostNetwork && len(podIPs(in.Pod)) == 0 {
+		if in.Pod.Status.Phase == "" && in.Pod.UID == "" {
+			return nil, fmt.Sprintf("pod %s/%s is known only by name: its IP is not in the files (pass --pod-ip)", in.Pod.Namespace, in.Pod.Name)
+		}
 		return nil, fmt.Sprintf("pod %s/%s has no IP yet, so there is no endpoint to look for", in.Pod.Namespace, in.Pod.Name)
 	}
 	pods, why := x.podsOrMissing()

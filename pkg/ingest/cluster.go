@@ -248,6 +248,12 @@ func findTarget(opts Options, pods []*corev1.Pod, h hints) (*corev1.Pod, string,
 		}
 		return p, "target from " + from, nil
 	}
+	if ip == "" && len(pods) == 0 {
+		// No pod at all in the files, so nothing to have mistyped: the name alone still finds
+		// the pod in logs and events (sandbox errors name it).
+		p := &corev1.Pod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		return p, fmt.Sprintf("target from %s: no pod objects in the files, so only its name is known (add its YAML or --pod-ip for the endpoint checks)", from), nil
+	}
 	if ip == "" {
 		return nil, "", fmt.Errorf("pod %s is not in the files given: add its YAML (kubectl get pod %s -n %s -o yaml) or pass --pod-ip so its endpoint can be checked",
 			strings.TrimPrefix(ns+"/"+name, "/"), name, firstOf(ns, "NAMESPACE"))
