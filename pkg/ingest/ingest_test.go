@@ -288,6 +288,7 @@ items:
 		{"--pod namespace/name", map[string]string{"p": pods}, Options{Pod: "yy/a"}, "yy/a", "10.1.1.5", "n2", ""},
 		{"--pod ambiguous name", map[string]string{"p": pods}, Options{Pod: "a"}, "", "", "", "matches 2 pods"},
 		{"--pod not in the files", map[string]string{"p": pods}, Options{Pod: "x/zz"}, "", "", "", "not in the files"},
+		{"--pod by name when the files hold no pods", map[string]string{}, Options{Pod: "x/zz", Node: "w"}, "x/zz", "", "w", ""},
 		{"--pod-ip finds the pod", map[string]string{"p": pods}, Options{PodIP: "10.1.0.6"}, "x/b", "10.1.0.6", "n1", ""},
 		{"--pod-ip alone", map[string]string{}, Options{PodIP: "10.2.0.9", Node: "w"}, "/pod-10.2.0.9", "10.2.0.9", "w", ""},
 		{"--pod-ip not an IP", map[string]string{}, Options{PodIP: "nope"}, "", "", "", "not an IP"},
