@@ -8,19 +8,6 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
 
-func probesOf(t *testing.T, r Recognition) []wire.ProbeData {
-	t.Helper()
-	var out []wire.ProbeData
-	for _, rec := range records(r, wire.TypeProbe) {
-		var p wire.ProbeData
-		if err := json.Unmarshal(rec.Data, &p); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
 const podAdapter = "Ethernet adapter vEthernet (5c0ffee1234567890abcdef1234567890abcdef1234567890abcdef12345678_vxlan0):\n\n" +
 	"   Connection-specific DNS Suffix  . : %s\n" +
 	"   Description . . . . . . . . . . . : Hyper-V Virtual Ethernet Adapter #4\n" +
@@ -138,7 +125,7 @@ func TestNslookupTranscripts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := recognizeText(t, c.text)
-			ps := probesOf(t, r)
+			ps := probes(t, r)
 			if len(ps) != len(c.want) {
 				t.Fatalf("probes %+v, want %d", ps, len(c.want))
 			}
