@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Cross-builds the node collector and places it, gzipped, where pkg/embedded embeds it.
+# Cross-builds the node collector and places it, as the gzipped tar stream the plugin uploads
+# (winnet/winnet-collector.exe, which nodecmd.UploadAndRun extracts with tar.exe -x -z), where
+# pkg/embedded embeds it. The archive is reproducible: fixed owner, mode, order and time (the
+# commit's), and gzip -n.
 #   hack/embed-collector.sh windows   -> pkg/embedded/bin/        (release: windows/amd64)
 #   hack/embed-collector.sh linux     -> pkg/embedded/bin-linux/  (e2e: run by the simulated node)
 # VERSION sets the collector's version (default: git describe).
@@ -16,13 +19,20 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$root" && CGO_ENABLED=0 GOOS=$goos GOARCH=amd64 go build -trimpath \
   -ldflags "-s -w -X main.version=$version" -o "$tmp/$exe" ./cmd/winnet-collector)
-gzip -9 -n -c "$tmp/$exe" > "$tmp/winnet-collector.gz"
-sha=$(sha256sum "$tmp/$exe" | cut -d' ' -f1)
-size=$(stat -c %s "$tmp/$exe")
+# The entry is always winnet/winnet-collector.exe, the Linux build too: the simulated node runs
+# it under that Windows name.
+mkdir -p "$tmp/tree/winnet"
+mv "$tmp/$exe" "$tmp/tree/winnet/winnet-collector.exe"
+mtime=$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)
+tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mode=u=rwX,go=rX --mtime="@$mtime" \
+  -C "$tmp/tree" -cf - winnet | gzip -9 -n > "$tmp/winnet-collector.tar.gz"
+sha=$(sha256sum "$tmp/tree/winnet/winnet-collector.exe" | cut -d' ' -f1)
+size=$(stat -c %s "$tmp/tree/winnet/winnet-collector.exe")
 printf '{"version":"%s","os":"%s","arch":"amd64","sha256":"%s","size":%s}\n' \
   "$version" "$goos" "$sha" "$size" > "$tmp/winnet-collector.json"
 # Replace both files only when both are complete, so an interrupted build leaves no half pair.
 mkdir -p "$out"
-mv "$tmp/winnet-collector.gz" "$out/winnet-collector.gz"
+rm -f "$out/winnet-collector.gz" # the raw gzip older builds embedded
+mv "$tmp/winnet-collector.tar.gz" "$out/winnet-collector.tar.gz"
 mv "$tmp/winnet-collector.json" "$out/winnet-collector.json"
-echo "embedded $goos collector $version: $(stat -c %s "$out/winnet-collector.gz") bytes gzipped" >&2
+echo "embedded $goos collector $version: $size bytes, $(stat -c %s "$out/winnet-collector.tar.gz") bytes as the gzipped tar stream it is uploaded as" >&2

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=${VERSION:-$(git -C "$root" describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo "v0.0.0-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo dev)")}
 dist=$root/_output/dist
-test -f "$root/pkg/embedded/bin/winnet-collector.gz" || VERSION=$version "$root/hack/embed-collector.sh" windows
+test -f "$root/pkg/embedded/bin/winnet-collector.tar.gz" || VERSION=$version "$root/hack/embed-collector.sh" windows
 for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64; do
   os=${p%/*} arch=${p#*/} ext=""
   [ "$os" = windows ] && ext=.exe

@@ -215,7 +215,8 @@ func TestDiagnoseJSON(t *testing.T) {
 			}
 		}
 		DebugPod struct {
-			RoundTrips int `json:"execRoundTrips"`
+			RoundTrips  int   `json:"execRoundTrips"`
+			UploadBytes int64 `json:"uploadBytes"`
 		}
 		Timings []struct {
 			Phase      string
@@ -250,7 +251,10 @@ func TestDiagnoseJSON(t *testing.T) {
 	if !ids["service-lb-missing"] {
 		t.Errorf("findings %v lack service-lb-missing", rep.Findings)
 	}
-	t.Logf("cold run: %d exec round trips; timings %+v", rep.DebugPod.RoundTrips, rep.Timings)
+	if rep.DebugPod.RoundTrips != 1 || rep.DebugPod.UploadBytes == 0 {
+		t.Errorf("cold run: %d exec round trips, %d bytes uploaded; want 1 round trip carrying the upload", rep.DebugPod.RoundTrips, rep.DebugPod.UploadBytes)
+	}
+	t.Logf("cold run: %d exec round trips, %d bytes uploaded; timings %+v", rep.DebugPod.RoundTrips, rep.DebugPod.UploadBytes, rep.Timings)
 	requireNoDebugPods(t)
 }
 
@@ -384,25 +388,79 @@ func TestSIGINTDuringCollectionLeavesNothing(t *testing.T) {
 	requireNoDebugPods(t)
 }
 
+// debugPodReport is the part of -o json that says what putting the collector on the node cost.
+type debugPodReport struct {
+	DebugPod struct {
+		Name        string `json:"name"`
+		Kept        bool   `json:"kept"`
+		Reused      bool   `json:"reused"`
+		RoundTrips  int    `json:"execRoundTrips"`
+		Uploaded    bool   `json:"collectorUploaded"`
+		UploadBytes int64  `json:"uploadBytes"`
+	} `json:"debugPod"`
+}
+
+// nodeExecs are the execs the simulated node received for the debug pod name, after the first
+// skip of them: the node's own account of round trips and bytes, not the plugin's.
+func nodeExecs(pod string, skip int) (n int, stdin int64) {
+	for _, e := range world.Sim.Execs()[skip:] {
+		if e.Namespace == env.DebugNamespace && e.Pod == pod {
+			n++
+			stdin += e.StdinBytes
+		}
+	}
+	return n, stdin
+}
+
+// embeddedUploadBytes is the size of the gzipped tar stream the e2e plugin carries: what a
+// cold run must upload, no more.
+func embeddedUploadBytes(t *testing.T) (gz, exe int64) {
+	t.Helper()
+	var meta struct {
+		Collector struct {
+			Size   int64 `json:"size"`
+			GzSize int64 `json:"gzSize"`
+		} `json:"collector"`
+	}
+	r := kubectl(t, kubeconfig, "winnet", "version", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("kubectl winnet version exit %d:\n%s", r.code, r.stderr)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &meta); err != nil || meta.Collector.GzSize == 0 {
+		t.Fatalf("version -o json has no collector sizes (%v):\n%s", err, r.stdout)
+	}
+	return meta.Collector.GzSize, meta.Collector.Size
+}
+
+// TestKeepThenReuse: a cold run on a freshly created pod uploads, verifies and runs the
+// collector in one exec; a warm run on the kept pod verifies and runs it in one exec, and
+// uploads nothing.
 func TestKeepThenReuse(t *testing.T) {
+	gz, exe := embeddedUploadBytes(t)
+	before := len(world.Sim.Execs())
 	first := kubectl(t, kubeconfig, "winnet", "diagnose", "node/"+winNode, "--keep", "-o", "json")
 	if first.code != 0 {
 		t.Fatalf("first run exit %d:\n%s", first.code, first.stderr)
 	}
-	var a, b struct {
-		DebugPod struct {
-			Name       string `json:"name"`
-			Kept       bool   `json:"kept"`
-			Reused     bool   `json:"reused"`
-			RoundTrips int    `json:"execRoundTrips"`
-		} `json:"debugPod"`
-	}
+	var a, b debugPodReport
 	if err := json.Unmarshal([]byte(first.stdout), &a); err != nil {
 		t.Fatal(err)
 	}
 	if len(debugPods(t)) != 1 {
 		t.Fatalf("--keep left %d debug pods, want 1", len(debugPods(t)))
 	}
+	coldExecs, coldBytes := nodeExecs(a.DebugPod.Name, before)
+	if a.DebugPod.Reused || a.DebugPod.RoundTrips != 1 || coldExecs != 1 {
+		t.Errorf("cold run on a fresh pod: %d exec round trips reported, %d received by the node; want 1", a.DebugPod.RoundTrips, coldExecs)
+	}
+	if !a.DebugPod.Uploaded || a.DebugPod.UploadBytes != gz || coldBytes != gz {
+		t.Errorf("cold run uploaded %v: %d bytes reported, %d received by the node; want the %d-byte gzipped tar stream", a.DebugPod.Uploaded, a.DebugPod.UploadBytes, coldBytes, gz)
+	}
+	if gz >= exe {
+		t.Errorf("the upload is %d bytes, the collector %d: it is not compressed", gz, exe)
+	}
+
+	before = len(world.Sim.Execs())
 	second := kubectl(t, kubeconfig, "winnet", "diagnose", "node/"+winNode, "-o", "json")
 	if second.code != 0 {
 		t.Fatalf("second run exit %d:\n%s", second.code, second.stderr)
@@ -413,10 +471,15 @@ func TestKeepThenReuse(t *testing.T) {
 	if !b.DebugPod.Reused || b.DebugPod.Name != a.DebugPod.Name {
 		t.Fatalf("second run did not reuse the kept pod: first %+v, second %+v", a.DebugPod, b.DebugPod)
 	}
-	if b.DebugPod.RoundTrips >= a.DebugPod.RoundTrips {
-		t.Errorf("warm run took %d exec round trips, cold %d: the upload was not skipped", b.DebugPod.RoundTrips, a.DebugPod.RoundTrips)
+	warmExecs, warmBytes := nodeExecs(b.DebugPod.Name, before)
+	if b.DebugPod.RoundTrips != 1 || warmExecs != 1 {
+		t.Errorf("warm run: %d exec round trips reported, %d received by the node; want 1", b.DebugPod.RoundTrips, warmExecs)
 	}
-	t.Logf("exec round trips: cold %d, warm %d", a.DebugPod.RoundTrips, b.DebugPod.RoundTrips)
+	if b.DebugPod.Uploaded || b.DebugPod.UploadBytes != 0 || warmBytes != 0 {
+		t.Errorf("warm run uploaded %v: %d bytes reported, %d received by the node; want none", b.DebugPod.Uploaded, b.DebugPod.UploadBytes, warmBytes)
+	}
+	t.Logf("exec round trips: cold %d, warm %d; upload bytes: cold %d (collector %d bytes uncompressed), warm %d",
+		a.DebugPod.RoundTrips, b.DebugPod.RoundTrips, coldBytes, exe, warmBytes)
 	clean := kubectl(t, kubeconfig, "winnet", "cleanup")
 	if clean.code != 0 || !strings.Contains(clean.stdout, a.DebugPod.Name) {
 		t.Fatalf("cleanup exit %d, stdout %q", clean.code, clean.stdout)

@@ -123,21 +123,10 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	p.Done(how)
 	phase("pod-ready", start)
 
-	runner := &nodeexec.Runner{Exec: cfg.Exec, Pod: h.Pod, Container: h.Pod.Spec.Containers[0].Name, Collector: cfg.Collector, Progress: p.Update}
-	start = time.Now()
-	p.Start("putting the collector on the node")
-	uploaded, err := runner.Ensure(ctx)
-	if err != nil {
-		p.Fail("")
-		return nil, cleanup, err
-	}
-	if uploaded {
-		p.Done("uploaded and verified")
-	} else {
-		p.Done("already there, verified")
-	}
-	phase("upload", start)
-
+	// One exec puts the collector on the node (when it is not there), verifies and runs it, so
+	// the upload is part of the collect phase.
+	runner := &nodeexec.Runner{Exec: cfg.Exec, Pod: h.Pod, Container: h.Pod.Spec.Containers[0].Name, Collector: cfg.Collector,
+		Fresh: !h.Reused, Progress: p.Update}
 	start = time.Now()
 	p.Start("collecting node state")
 	args := []string{"collect", "--since", cfg.Since.String()}
@@ -154,7 +143,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 		p.Fail("")
 		return nil, cleanup, err
 	}
-	p.Done(fmt.Sprintf("%d artifacts, %d source errors", len(snap.Have), len(snap.Errors)))
+	collector := "collector already on the node, verified"
+	if runner.Uploaded {
+		collector = fmt.Sprintf("collector uploaded (%.1f MB) and verified", float64(runner.UploadBytes)/1e6)
+	}
+	p.Done(fmt.Sprintf("%d artifacts, %d source errors; %s", len(snap.Have), len(snap.Errors), collector))
 	phase("collect", start)
 
 	start = time.Now()
@@ -174,7 +167,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 		rep.Path = pathexplain.Explain(pathexplain.Input{Pod: tgt.Pod, Node: tgt.Node.Name, Plan: plan, Snapshot: snap, Cluster: cl})
 		rep.Path.Notes = append(rep.Path.Notes, fallbackNotes...)
 	}
-	rep.DebugPod = &report.DebugPod{Namespace: h.Namespace(), Name: h.Name(), Kept: h.Kept, Reused: h.Reused, RoundTrips: runner.RoundTrips}
+	rep.DebugPod = &report.DebugPod{Namespace: h.Namespace(), Name: h.Name(), Kept: h.Kept, Reused: h.Reused,
+		RoundTrips: runner.RoundTrips, Uploaded: runner.Uploaded, UploadBytes: runner.UploadBytes}
 	phase("analyze", start)
 	rep.Timings = timings
 	return &Result{Report: rep, Snapshot: snap, Cluster: cl}, cleanup, nil

@@ -1,12 +1,15 @@
 // Package embedded carries the node collector inside the plugin binary.
 //
-// `make` cross-builds cmd/winnet-collector for windows/amd64, gzips it into bin/ and writes its
-// metadata next to it; go:embed then bakes both into kubectl-winnet. The embed pattern names the
-// folder, not the files, so a fresh checkout (where bin/ holds only its README) still compiles;
-// Collector then returns ErrNotEmbedded with the fix.
+// `make` cross-builds cmd/winnet-collector for windows/amd64 and packs it as the gzipped tar
+// stream the plugin uploads (winnet/winnet-collector.exe, see nodecmd.UploadAndRun) into bin/,
+// with its metadata next to it; go:embed then bakes both into kubectl-winnet. The upload sends
+// these bytes as they are: nothing is decompressed or compressed again on a diagnosis. The
+// embed pattern names the folder, not the files, so a fresh checkout (where bin/ holds only
+// its README) still compiles; Load then returns ErrNotEmbedded with the fix.
 package embedded
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -16,11 +19,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"sync"
+
+	"github.com/kubectl-winnet/winnet/pkg/nodecmd"
 )
 
 const (
-	gzName   = "winnet-collector.gz"
-	metaName = "winnet-collector.json"
+	archiveName = "winnet-collector.tar.gz"
+	metaName    = "winnet-collector.json"
 )
 
 // ErrNotEmbedded means this plugin binary was built without the collector.
@@ -32,14 +38,18 @@ type Meta struct {
 	OS      string `json:"os"`
 	Arch    string `json:"arch"`
 	SHA256  string `json:"sha256"` // of the uncompressed executable, hex
-	Size    int64  `json:"size"`   // uncompressed bytes
-	GzSize  int64  `json:"gzSize"`
+	Size    int64  `json:"size"`   // uncompressed bytes of the executable
+	GzSize  int64  `json:"gzSize"` // bytes of the gzipped tar stream: what an upload sends
 }
 
-// Collector is the embedded executable, compressed, with its metadata.
+// Collector is the embedded collector, as the gzipped tar stream it is uploaded as, with its
+// metadata.
 type Collector struct {
-	Meta Meta
-	gz   []byte
+	Meta    Meta
+	archive []byte
+
+	checkOnce sync.Once
+	checkErr  error
 }
 
 // Load returns the embedded collector or ErrNotEmbedded.
@@ -52,7 +62,7 @@ func Load() (*Collector, error) {
 }
 
 func load(fsys fs.FS) (*Collector, error) {
-	gz, err := fs.ReadFile(fsys, gzName)
+	archive, err := fs.ReadFile(fsys, archiveName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotEmbedded
 	}
@@ -67,31 +77,52 @@ func load(fsys fs.FS) (*Collector, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("decoding the embedded collector's metadata (rebuild with make): %w", err)
 	}
-	m.GzSize = int64(len(gz))
-	return &Collector{Meta: m, gz: gz}, nil
+	m.GzSize = int64(len(archive))
+	return &Collector{Meta: m, archive: archive}, nil
 }
 
-// Executable decompresses the collector and checks it against its recorded sha256, so a
-// corrupted build is caught here rather than as a hash mismatch on a node.
-func (c *Collector) Executable() ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(c.gz))
+// Upload returns the gzipped tar stream to send, once it has checked (on the first call) that
+// it holds nodecmd.TarEntry with the recorded sha256: a corrupted build is caught here rather
+// than as a hash mismatch on a node. It costs one decompression, a few milliseconds.
+func (c *Collector) Upload() ([]byte, error) {
+	c.checkOnce.Do(func() { c.checkErr = c.check() })
+	if c.checkErr != nil {
+		return nil, c.checkErr
+	}
+	return c.archive, nil
+}
+
+func (c *Collector) check() error {
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("the embedded collector is corrupt: %s; rebuild with make", fmt.Sprintf(format, args...))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(c.archive))
 	if err != nil {
-		return nil, fmt.Errorf("decompressing the embedded collector: %w", err)
+		return corrupt("its archive is not gzip (%v)", err)
 	}
-	// The size is known from the metadata; cap the read so a bad archive cannot balloon.
-	limit := c.Meta.Size + 1
-	if limit <= 1 {
-		limit = 64 << 20
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return corrupt("its archive holds no %s", nodecmd.TarEntry)
+		}
+		if err != nil {
+			return corrupt("its archive does not read (%v)", err)
+		}
+		if h.Name != nodecmd.TarEntry {
+			continue
+		}
+		sum := sha256.New()
+		// The size is known from the metadata; cap the read so a bad archive cannot balloon.
+		n, err := io.Copy(sum, io.LimitReader(tr, c.Meta.Size+1))
+		if err != nil {
+			return corrupt("its archive does not read (%v)", err)
+		}
+		if got := hex.EncodeToString(sum.Sum(nil)); got != c.Meta.SHA256 || n != c.Meta.Size {
+			return corrupt("%s is %d bytes with sha256 %s, the metadata says %d bytes with %s", nodecmd.TarEntry, n, got, c.Meta.Size, c.Meta.SHA256)
+		}
+		return nil
 	}
-	exe, err := io.ReadAll(io.LimitReader(zr, limit))
-	if err != nil {
-		return nil, fmt.Errorf("decompressing the embedded collector: %w", err)
-	}
-	sum := sha256.Sum256(exe)
-	if got := hex.EncodeToString(sum[:]); got != c.Meta.SHA256 {
-		return nil, fmt.Errorf("the embedded collector is corrupt: sha256 %s, metadata says %s; rebuild with make", got, c.Meta.SHA256)
-	}
-	return exe, nil
 }
 
 // SHA256 is the hex digest of the uncompressed executable.

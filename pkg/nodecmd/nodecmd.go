@@ -14,15 +14,17 @@
 // the one pair of quotes the runtime puts around it.
 //
 // Why no PowerShell: its console host re-encodes native programs' stdout and may mangle binary
-// stdin. The upload is a tar stream read by tar.exe, and the collector's stdout reaches us raw
-// through cmd.exe.
+// stdin. The upload is a gzipped tar stream read by tar.exe, and the collector's stdout
+// reaches us raw through cmd.exe.
 //
-// Why certutil | findstr before the run: the collector is verified on the node, in the same
-// command that starts it, so a file changed between the check and the start cannot run.
+// Why one command per diagnosis: each exec is a round trip through the API server and the
+// kubelet, which costs more than the bytes it saves. Run verifies the collector already on
+// the node and starts it; UploadAndRun extracts it from stdin first. Both verify with
+// certutil | findstr in the same command that starts it, so a file changed between the check
+// and the start cannot run, and both say by their exit code which step failed.
 package nodecmd
 
 import (
-	"bufio"
 	"fmt"
 	"regexp"
 	"strings"
@@ -40,8 +42,15 @@ const ExeName = "winnet-collector.exe"
 // TarEntry is the path of the collector inside the upload's tar stream.
 const TarEntry = Dir + "/" + ExeName
 
-// ExitHashMismatch is the exit code of Run when the collector on the node is not the one expected.
-const ExitHashMismatch = 86
+// Exit codes of Run and UploadAndRun for the steps before the collector starts. The collector
+// itself exits 0, 1 or 2, so these cannot be mistaken for its own.
+const (
+	// ExitHashMismatch: the collector on the node is not the one expected (or there is none).
+	// Nothing was printed to stdout.
+	ExitHashMismatch = 86
+	// ExitUploadFailed: tar.exe could not extract the upload; its stderr says why.
+	ExitUploadFailed = 87
+)
 
 // exePath is the collector's path as cmd.exe sees it, before expansion.
 const exePath = "%" + SandboxVar + "%\\" + Dir + "\\" + ExeName
@@ -52,31 +61,38 @@ func cmdExe(script string) []string {
 	return []string{"cmd.exe", "/d", "/s", "/c", script}
 }
 
-// Hash prints the SHA-256 of the collector already on the node (certutil's output), or exits 1
-// when it is absent. certutil itself exits with an HRESULT (0x80070003 when the folder is
-// missing), which client-go rejects as an exit code above 255: "|| exit /b 1" folds every
-// failure into a plain 1.
-func Hash() []string {
-	return cmdExe("certutil.exe -hashfile " + exePath + " SHA256 || exit /b 1")
-}
-
-// Upload extracts a tar stream from stdin into the sandbox, then prints the SHA-256 of what was
-// written, so the upload and its check take one round trip.
-func Upload() []string {
-	return cmdExe("tar.exe -x -f - -C %" + SandboxVar + "% && certutil.exe -hashfile " + exePath + " SHA256 || exit /b 1")
-}
-
 var hexSHA256 = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 
 // Run verifies the collector's SHA-256 on the node and, only if it matches, runs it with args.
-// A mismatch exits with ExitHashMismatch and prints nothing to stdout.
+// A mismatch, or no collector at all, exits with ExitHashMismatch and prints nothing to stdout.
 func Run(sha256hex string, args ...string) ([]string, error) {
+	script, err := verifyAndRun(sha256hex, args)
+	if err != nil {
+		return nil, err
+	}
+	return cmdExe(script), nil
+}
+
+// UploadAndRun extracts the gzipped tar stream on stdin into the sandbox (it holds TarEntry),
+// then does what Run does. tar.exe is bsdtar, which reads gzip with -z. A failed extraction
+// exits with ExitUploadFailed.
+func UploadAndRun(sha256hex string, args ...string) ([]string, error) {
+	script, err := verifyAndRun(sha256hex, args)
+	if err != nil {
+		return nil, err
+	}
+	return cmdExe("(tar.exe -x -z -f - -C %" + SandboxVar + "% || exit /b " + fmt.Sprint(ExitUploadFailed) + ") && " + script), nil
+}
+
+// verifyAndRun is the script shared by Run and UploadAndRun. certutil prints the digest on a
+// line of its own; findstr /x /i matches that whole line in either case.
+func verifyAndRun(sha256hex string, args []string) (string, error) {
 	if !hexSHA256.MatchString(sha256hex) {
-		return nil, fmt.Errorf("collector sha256 %q is not 64 hex digits", sha256hex)
+		return "", fmt.Errorf("collector sha256 %q is not 64 hex digits", sha256hex)
 	}
 	for _, a := range args {
 		if err := checkArg(a); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	script := "(certutil.exe -hashfile " + exePath + " SHA256 | findstr.exe /x /i " + strings.ToLower(sha256hex) +
@@ -84,7 +100,7 @@ func Run(sha256hex string, args ...string) ([]string, error) {
 	if len(args) > 0 {
 		script += " " + strings.Join(args, " ")
 	}
-	return cmdExe(script), nil
+	return script, nil
 }
 
 // checkArg refuses collector arguments that cmd.exe would interpret or split: we pass only
@@ -97,17 +113,4 @@ func checkArg(a string) error {
 		return fmt.Errorf("collector argument %q holds a character cmd.exe would interpret", a)
 	}
 	return nil
-}
-
-// ParseHash reads certutil -hashfile output and returns the lower-case hex digest. Older
-// builds print the digest as space-separated byte pairs; both forms are accepted.
-func ParseHash(out string) (string, bool) {
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		line := strings.ReplaceAll(strings.TrimSpace(sc.Text()), " ", "")
-		if hexSHA256.MatchString(line) {
-			return strings.ToLower(line), true
-		}
-	}
-	return "", false
 }

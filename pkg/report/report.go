@@ -83,13 +83,17 @@ type Timing struct {
 	DurationMS int64  `json:"durationMs"`
 }
 
-// DebugPod says which debug pod served the run and whether it was left running.
+// DebugPod says which debug pod served the run, whether it was left running, and what putting
+// the collector there cost: exec round trips (1 when the pod is fresh or holds this plugin's
+// collector, 2 when a kept pod held another build) and bytes uploaded (0 when it was there).
 type DebugPod struct {
-	Namespace  string `json:"namespace"`
-	Name       string `json:"name"`
-	Kept       bool   `json:"kept"`
-	Reused     bool   `json:"reused"`
-	RoundTrips int    `json:"execRoundTrips"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
+	Kept        bool   `json:"kept"`
+	Reused      bool   `json:"reused"`
+	RoundTrips  int    `json:"execRoundTrips"`
+	Uploaded    bool   `json:"collectorUploaded"`
+	UploadBytes int64  `json:"uploadBytes"`
 }
 
 // maxEvents bounds the events shown; the bundle keeps them all.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -138,9 +139,15 @@ func (e *executor) ExecInContainer(ctx context.Context, _, _, container string, 
 	if errw != nil {
 		stderr = errw
 	}
-	code, err := host.Exec(ctx, cmd, in, stdout, stderr)
+	var stdin io.Reader
+	counted := &countingReader{r: in}
+	if in != nil {
+		stdin = counted
+	}
+	code, err := host.Exec(ctx, cmd, stdin, stdout, stderr)
 	s.mu.Lock()
 	s.execs[idx].ExitCode = code
+	s.execs[idx].StdinBytes = counted.n.Load()
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("exec in pod %s/%s on simulated node %s: %w", e.pod.Namespace, e.pod.Name, e.node.spec.Name, err)
@@ -192,4 +199,16 @@ func imageFromAnnotations(pod *corev1.Pod, h *wincmd.Host) error {
 		h.DNS[strings.ToLower(strings.TrimSuffix(strings.TrimSpace(name), "."))] = strings.Fields(ips)
 	}
 	return nil
+}
+
+// countingReader counts what is read through it; the count may be read while it is in use.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

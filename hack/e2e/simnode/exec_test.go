@@ -3,6 +3,7 @@ package simnode
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -76,10 +77,12 @@ func exitCode(err error) (int, bool) {
 	return 0, false
 }
 
-func uploadTar(t *testing.T, content string) []byte {
+// uploadTarGz packs content as hack/embed-collector.sh packs the collector.
+func uploadTarGz(t *testing.T, content string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
 	if err := tw.WriteHeader(&tar.Header{Name: nodecmd.Dir + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +93,9 @@ func uploadTar(t *testing.T, content string) []byte {
 		t.Fatal(err)
 	}
 	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -116,24 +122,32 @@ func TestExecThroughKubeletEndpoint(t *testing.T) {
 	sum := sha256.Sum256([]byte(collectorScript))
 	digest := hex.EncodeToString(sum[:])
 
-	t.Run("hash before upload fails with certutil's text", func(t *testing.T) {
-		r := kubeletExec(t, sim, pki, "win", "dbg", "collector", nodecmd.Hash(), nil, true)
-		// certutil exits with an HRESULT, which client-go cannot read as an exit code (it takes
-		// 0-255 only); nodecmd.Hash folds it into exit 1 with "|| exit /b 1".
-		if r.err == nil || !strings.Contains(r.err.Error(), "exit code 1") {
-			t.Fatalf("Hash: err %v; want exit code 1", r.err)
+	t.Run("run before upload is a hash mismatch", func(t *testing.T) {
+		argv, err := nodecmd.Run(digest, "0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !strings.Contains(r.stdout, "CertUtil: -hashfile command FAILED") {
-			t.Errorf("Hash stdout = %q", r.stdout)
+		r := kubeletExec(t, sim, pki, "win", "dbg", "collector", argv, nil, true)
+		if code, ok := exitCode(r.err); !ok || code != nodecmd.ExitHashMismatch || r.stdout != "" {
+			t.Fatalf("Run on a fresh pod: err %v, stdout %q; want exit %d and no output", r.err, r.stdout, nodecmd.ExitHashMismatch)
 		}
 	})
-	t.Run("upload through stdin prints the hash", func(t *testing.T) {
-		r := kubeletExec(t, sim, pki, "win", "dbg", "collector", nodecmd.Upload(), bytes.NewReader(uploadTar(t, collectorScript)), true)
-		if r.err != nil {
-			t.Fatalf("Upload: %v (stderr %q)", r.err, r.stderr)
+	t.Run("upload and run through stdin", func(t *testing.T) {
+		argv, err := nodecmd.UploadAndRun(digest, "0", "-v")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got, ok := nodecmd.ParseHash(r.stdout); !ok || got != digest {
-			t.Errorf("Upload stdout %q; want digest %s", r.stdout, digest)
+		upload := uploadTarGz(t, collectorScript)
+		r := kubeletExec(t, sim, pki, "win", "dbg", "collector", argv, bytes.NewReader(upload), true)
+		if r.err != nil {
+			t.Fatalf("UploadAndRun: %v (stderr %q)", r.err, r.stderr)
+		}
+		// tar.exe read stdin to its end, so the script's cat sees none of it.
+		if want := "args=0 -v\nreplay=" + scenario + "\n"; r.stdout != want {
+			t.Errorf("UploadAndRun stdout = %q, want %q", r.stdout, want)
+		}
+		if got := sim.Execs(); got[len(got)-1].StdinBytes != int64(len(upload)) {
+			t.Errorf("the node received %d bytes of stdin, the client sent %d", got[len(got)-1].StdinBytes, len(upload))
 		}
 	})
 	t.Run("run sees stdin end and the scenario", func(t *testing.T) {
@@ -211,8 +225,9 @@ func TestExecThroughKubeletEndpoint(t *testing.T) {
 			t.Fatalf("ExecCount %d, %d records", sim.ExecCount(), len(execs))
 		}
 		first := execs[0]
+		run, _ := nodecmd.Run(digest, "0")
 		if first.Node != "win" || first.Namespace != "dbg" || first.Pod != "collector" || first.Container != "debug" ||
-			strings.Join(first.Argv, "\x00") != strings.Join(nodecmd.Hash(), "\x00") || first.ExitCode != 1 {
+			strings.Join(first.Argv, "\x00") != strings.Join(run, "\x00") || first.ExitCode != nodecmd.ExitHashMismatch || first.StdinBytes != 0 {
 			t.Errorf("first record = %+v", first)
 		}
 	})

@@ -99,6 +99,9 @@ type ExecRecord struct {
 	Argv                            []string
 	// ExitCode is the command's exit code, -1 while it runs or when it could not run.
 	ExitCode int
+	// StdinBytes is how many bytes of stdin the command's programs read from the exec stream,
+	// known once it has ended: what an upload put on the wire.
+	StdinBytes int64
 }
 
 // Sim is a running simulator.

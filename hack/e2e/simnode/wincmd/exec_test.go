@@ -3,6 +3,7 @@ package wincmd
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -320,6 +321,24 @@ func TestTar(t *testing.T) {
 			t.Errorf("top/ not a folder: %v", err)
 		}
 	})
+	// bsdtar reads gzip with -z, and recognises it by content without: both forms, and the
+	// bundled one, extract the same.
+	for _, argv := range [][]string{
+		{"tar.exe", "-x", "-z", "-f", "-", "-C", `C:\hpc`},
+		{"tar.exe", "-xzf", "-", "-C", `C:\hpc`},
+		{"tar.exe", "-x", "-f", "-", "-C", `C:\hpc`},
+	} {
+		t.Run("gzip: "+strings.Join(argv[1:], " "), func(t *testing.T) {
+			h := newHost(t)
+			got := run(t, h, argv, bytes.NewReader(tarGzOf(t, [2]string{"a/z.txt", "zipped"})))
+			if got != (result{0, "", ""}) {
+				t.Fatalf("tar: %v", got)
+			}
+			if b, err := os.ReadFile(filepath.Join(h.Root, "a", "z.txt")); err != nil || string(b) != "zipped" {
+				t.Errorf("a/z.txt = %q, %v", b, err)
+			}
+		})
+	}
 	t.Run("refuses escaping entries", func(t *testing.T) {
 		h := newHost(t)
 		got := run(t, h, []string{"tar.exe", "-xf", "-", "-C", `C:\hpc`}, bytes.NewReader(tarOf(t, [2]string{"../escape.txt", "x"}, [2]string{"/abs.txt", "x"}, [2]string{"ok.txt", "fine"})))
@@ -366,54 +385,76 @@ cat
 exit "$1"
 `
 
-func upload(t *testing.T, h *Host, content string) result {
+// tarGzOf gzips tarOf's stream, as hack/embed-collector.sh packs the collector.
+func tarGzOf(t *testing.T, entries ...[2]string) []byte {
 	t.Helper()
-	return run(t, h, nodecmd.Upload(), bytes.NewReader(tarOf(t, [2]string{nodecmd.Dir + "/", ""}, [2]string{nodecmd.TarEntry, content})))
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(tarOf(t, entries...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
-func TestNodecmdHash(t *testing.T) {
+func collectorUpload(t *testing.T, content string) []byte {
+	return tarGzOf(t, [2]string{nodecmd.Dir + "/", ""}, [2]string{nodecmd.TarEntry, content})
+}
+
+func digestOf(content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return hex.EncodeToString(sum[:])
+}
+
+// uploadAndRun runs nodecmd.UploadAndRun for content (its digest) with stdin the upload.
+func uploadAndRun(t *testing.T, h *Host, content, digest string, args ...string) result {
+	t.Helper()
+	argv, err := nodecmd.UploadAndRun(digest, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run(t, h, argv, bytes.NewReader(collectorUpload(t, content)))
+}
+
+// TestCertutilOnTheCollectorPath hashes the collector where the plugin puts it, as the
+// verification in nodecmd.Run does, through cmd.exe and its variable expansion.
+func TestCertutilOnTheCollectorPath(t *testing.T) {
 	h := newHost(t)
-	got := run(t, h, nodecmd.Hash(), nil)
+	hash := cmdC(`certutil.exe -hashfile %CONTAINER_SANDBOX_MOUNT_POINT%\winnet\winnet-collector.exe SHA256 || exit /b 1`)
+	got := run(t, h, hash, nil)
 	// The winnet folder does not exist yet: Windows says "path", not "file". certutil exits
 	// 0x80070003, which "|| exit /b 1" folds into 1.
 	want := result{1, "CertUtil: -hashfile command FAILED: 0x80070003 (WIN32: 3 ERROR_PATH_NOT_FOUND)\r\nCertUtil: The system cannot find the path specified.\r\n", ""}
 	if got != want {
-		t.Fatalf("Hash on an empty sandbox:\n got %v\nwant %v", got, want)
-	}
-	if _, ok := nodecmd.ParseHash(got.stdout); ok {
-		t.Error("ParseHash found a digest in a failure")
+		t.Fatalf("certutil on an empty sandbox:\n got %v\nwant %v", got, want)
 	}
 	if err := os.Mkdir(filepath.Join(h.Root, nodecmd.Dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got := run(t, h, nodecmd.Hash(), nil); got.code != 1 || !strings.Contains(got.stdout, "0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)") {
-		t.Errorf("Hash with the folder but no file: %v", got)
+	if got := run(t, h, hash, nil); got.code != 1 || !strings.Contains(got.stdout, "0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)") {
+		t.Errorf("certutil with the folder but no file: %v", got)
 	}
 	writeFile(t, h, nodecmd.TarEntry, collectorScript, 0o755)
-	got = run(t, h, nodecmd.Hash(), nil)
-	sum := sha256.Sum256([]byte(collectorScript))
-	wantOut := "SHA256 hash of C:\\hpc\\\\winnet\\winnet-collector.exe:\r\n" + hex.EncodeToString(sum[:]) + "\r\nCertUtil: -hashfile command completed successfully.\r\n"
-	if got != (result{0, wantOut, ""}) {
-		t.Fatalf("Hash with the file:\n got %v\nwant %v", got, result{0, wantOut, ""})
-	}
-	if d, ok := nodecmd.ParseHash(got.stdout); !ok || d != hex.EncodeToString(sum[:]) {
-		t.Errorf("ParseHash = %q, %v", d, ok)
+	wantOut := "SHA256 hash of C:\\hpc\\\\winnet\\winnet-collector.exe:\r\n" + digestOf(collectorScript) + "\r\nCertUtil: -hashfile command completed successfully.\r\n"
+	if got := run(t, h, hash, nil); got != (result{0, wantOut, ""}) {
+		t.Fatalf("certutil with the file:\n got %v\nwant %v", got, result{0, wantOut, ""})
 	}
 }
 
 func TestNodecmdUploadAndRun(t *testing.T) {
 	h := newHost(t)
-	got := upload(t, h, collectorScript)
-	sum := sha256.Sum256([]byte(collectorScript))
-	digest := hex.EncodeToString(sum[:])
-	if got.code != 0 || got.stderr != "" {
-		t.Fatalf("Upload: %v", got)
-	}
-	if d, ok := nodecmd.ParseHash(got.stdout); !ok || d != digest {
-		t.Fatalf("Upload printed %q; want the digest %s", got.stdout, digest)
+	digest := digestOf(collectorScript)
+	// The script copies stdin until EOF: tar.exe read the gzip stream to its end, so the
+	// collector sees stdin end at once, and nothing of the upload reaches its output.
+	got := uploadAndRun(t, h, collectorScript, digest, "0", "-since", "5m")
+	want := result{0, "args=0 -since 5m\nreplay=/scenarios/basic sandbox=C:\\hpc\\\n", ""}
+	if got != want {
+		t.Fatalf("UploadAndRun on a fresh sandbox:\n got %v\nwant %v", got, want)
 	}
 
-	t.Run("right hash runs with stdin until EOF", func(t *testing.T) {
+	t.Run("then Run verifies and runs, with stdin until EOF", func(t *testing.T) {
 		argv, err := nodecmd.Run(strings.ToUpper(digest), "0", "-since", "5m")
 		if err != nil {
 			t.Fatal(err)
@@ -431,6 +472,9 @@ func TestNodecmdUploadAndRun(t *testing.T) {
 		}
 		if got := run(t, h, argv, nil); got.code != 42 {
 			t.Errorf("Run exit code = %d, want 42 (%v)", got.code, got)
+		}
+		if got := uploadAndRun(t, h, collectorScript, digest, "42"); got.code != 42 {
+			t.Errorf("UploadAndRun exit code = %d, want 42 (%v)", got.code, got)
 		}
 	})
 	t.Run("wrong hash refuses to run", func(t *testing.T) {
@@ -453,19 +497,47 @@ func TestNodecmdUploadAndRun(t *testing.T) {
 			t.Errorf("Run on an empty sandbox: %v", got)
 		}
 	})
+	t.Run("an upload that is not what was expected does not run", func(t *testing.T) {
+		got := uploadAndRun(t, newHost(t), collectorScript+"# altered\n", digest, "0")
+		if got != (result{nodecmd.ExitHashMismatch, "", ""}) {
+			t.Errorf("UploadAndRun of other bytes: %v; want exit %d and no output", got, nodecmd.ExitHashMismatch)
+		}
+	})
 	t.Run("re-upload replaces the file", func(t *testing.T) {
-		got := upload(t, h, collectorScript+"# v2\n")
-		sum := sha256.Sum256([]byte(collectorScript + "# v2\n"))
-		if d, ok := nodecmd.ParseHash(got.stdout); !ok || d != hex.EncodeToString(sum[:]) {
-			t.Errorf("re-upload printed %v", got)
+		v2 := collectorScript + "# v2\n"
+		if got := uploadAndRun(t, h, v2, digestOf(v2), "0"); got.code != 0 || !strings.HasPrefix(got.stdout, "args=0\n") {
+			t.Errorf("re-upload: %v", got)
+		}
+		argv, err := nodecmd.Run(digest, "0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := run(t, h, argv, nil); got.code != nodecmd.ExitHashMismatch {
+			t.Errorf("Run of the replaced build: %v; want exit %d", got, nodecmd.ExitHashMismatch)
 		}
 	})
 }
 
-func TestUploadBadTarSkipsHash(t *testing.T) {
-	got := run(t, newHost(t), nodecmd.Upload(), strings.NewReader(strings.Repeat("garbage!", 100)))
-	if got.code != 1 || got.stdout != "" || !strings.Contains(got.stderr, "tar.exe: ") {
-		t.Errorf("Upload of garbage: %v; want tar's failure and no hash", got)
+func TestUploadAndRunBadArchive(t *testing.T) {
+	digest := digestOf(collectorScript)
+	argv, err := nodecmd.UploadAndRun(digest, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload := collectorUpload(t, collectorScript)
+	for _, tt := range []struct {
+		name, stdin, stderr string
+	}{
+		{"garbage", strings.Repeat("garbage!", 100), "tar.exe: "},
+		{"gzip cut short", string(upload[:len(upload)/2]), "tar.exe: "},
+		{"gzip with a bad checksum", string(upload[:len(upload)-8]) + "\x00\x00\x00\x00" + string(upload[len(upload)-4:]), "gzip decompression failed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(t, newHost(t), argv, strings.NewReader(tt.stdin))
+			if got.code != nodecmd.ExitUploadFailed || got.stdout != "" || !strings.Contains(got.stderr, tt.stderr) {
+				t.Errorf("UploadAndRun of %s: %v; want exit %d, tar's complaint and no output", tt.name, got, nodecmd.ExitUploadFailed)
+			}
+		})
 	}
 }
 

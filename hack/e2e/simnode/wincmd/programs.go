@@ -3,6 +3,9 @@ package wincmd
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -207,7 +210,9 @@ func runFindstr(ctx context.Context, _ *Host, std stdio, _ string, argv []string
 	return 1
 }
 
-// runTar implements bsdtar's extract mode: tar.exe -x [-v] -f <file|-> [-C <dir>].
+// runTar implements bsdtar's extract mode: tar.exe -x [-v] [-z] -f <file|-> [-C <dir>]. Like
+// bsdtar it recognises a gzipped archive by its content, with or without -z (which bsdtar
+// accepts in -c, -x and -t modes and, reading, ignores), and reads a gzip stream to its end.
 func runTar(ctx context.Context, h *Host, std stdio, _ string, argv []string) int32 {
 	var mode, file, dir string
 	verbose := false
@@ -239,6 +244,9 @@ func runTar(ctx context.Context, h *Host, std stdio, _ string, argv []string) in
 				mode = string(o)
 			case 'v':
 				verbose = true
+			case 'z':
+				// Reading, bsdtar ignores -z ("In extract or list modes, this option is
+				// ignored"): it recognises gzip by content, below.
 			case 'f', 'C':
 				if len(args) == 0 {
 					fmt.Fprintf(std.err, "tar.exe: Option -%c requires an argument\r\nUsage:\r\n  List:    tar.exe -tf <archive-filename>\r\n  Extract: tar.exe -xf <archive-filename>\r\n  Create:  tar.exe -cf <archive-filename> [filenames...]\r\n  Help:    tar.exe --help\r\n", o)
@@ -299,6 +307,11 @@ func runTar(ctx context.Context, h *Host, std stdio, _ string, argv []string) in
 		}
 		dest = p
 	}
+	src, gzipped, msg := decompress(src)
+	if msg != "" {
+		fmt.Fprintf(std.err, "tar.exe: %s\r\n", msg)
+		return 1
+	}
 	failed := false
 	tr := tar.NewReader(src)
 	for {
@@ -319,11 +332,38 @@ func runTar(ctx context.Context, h *Host, std stdio, _ string, argv []string) in
 			failed = true
 		}
 	}
+	if gzipped && !failed {
+		// The gzip trailer (its CRC) and any further member come after the tar's end.
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			fmt.Fprintf(std.err, "tar.exe: %s\r\n", tarReadError(err))
+			failed = true
+		}
+	}
 	if failed {
 		fmt.Fprint(std.err, "tar.exe: Error exit delayed from previous errors.\r\n")
 		return 1
 	}
 	return 0
+}
+
+// decompress returns src itself, or its gunzipped content when it starts with gzip's magic
+// bytes, as libarchive detects the filter; msg is bsdtar's text when the gzip header is bad.
+// runTar reads a gzip stream to its end, checking its CRC: libarchive looks for a further
+// member after each one, so tar.exe, too, waits for stdin to close.
+// The magic is read without reading ahead, so a plain tar leaves what follows its end on
+// stdin for the next program.
+func decompress(src io.Reader) (r io.Reader, gzipped bool, msg string) {
+	magic := make([]byte, 2)
+	n, _ := io.ReadFull(src, magic)
+	src = io.MultiReader(bytes.NewReader(magic[:n]), src)
+	if n < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return src, false, ""
+	}
+	zr, err := gzip.NewReader(src)
+	if err != nil {
+		return nil, true, "Error opening archive: " + tarReadError(err)
+	}
+	return zr, true, ""
 }
 
 func tarReadError(err error) string {
@@ -332,6 +372,10 @@ func tarReadError(err error) string {
 	}
 	if errors.Is(err, tar.ErrHeader) {
 		return "Damaged tar archive (bad header checksum)"
+	}
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt) {
+		return "gzip decompression failed"
 	}
 	return err.Error()
 }
