@@ -102,7 +102,7 @@ var rules = []rule{
 	{"no stale load balancers", []string{"service-lb-stale"}, serviceLBStale, []source{srcLBs, srcK8sServices, srcSlices, srcEndpoints}},
 	{"load balancer backends", []string{"service-lb-backends-mismatch"}, serviceLBBackendsMismatch, []source{srcLBs, srcEndpoints, srcK8sServices, srcSlices}},
 	{"traffic policy Local", []string{"traffic-policy-local-no-endpoints"}, trafficPolicyLocalNoEndpoints, []source{srcK8sServices, srcSlices, srcPods}},
-	{"kube-proxy running", []string{"kube-proxy-not-running"}, kubeProxyNotRunning, []source{srcServices, srcProcesses, srcPods, srcKubeProxyLog}},
+	{"kube-proxy running", []string{"kube-proxy-not-running"}, kubeProxyNotRunning, []source{srcServices, srcProcesses, srcPods, srcKubeProxyLog, srcEvents}},
 	{"kube-proxy HNS programming errors", []string{"kube-proxy-policy-errors"}, kubeProxyPolicyErrors, []source{srcKubeProxyLog}},
 	{"overlay source VIP present", []string{"source-vip-missing"}, sourceVIPMissing, []source{srcNetworks, srcKubeProxyConf, srcLBs, srcEndpoints, srcKubeProxyLog}},
 	{"overlay source VIP valid", []string{"source-vip-invalid"}, sourceVIPInvalid, []source{srcNetworks, srcKubeProxyConf, srcLBs, srcEndpoints, srcKubeProxyLog, srcPods}},

@@ -405,9 +405,19 @@ type logLine struct {
 	n    int // 1-based
 	text string
 	t    time.Time // zero when the line carries no parsable time
+	// event is set when the line is an event-log entry (a service wrapper's); file then
+	// names the source and n its place among that source's entries, oldest first.
+	event *wire.Event
 }
 
 func (l logLine) evidence() Evidence {
+	if e := l.event; e != nil {
+		obj := fmt.Sprintf("%s event %d", e.Provider, e.ID)
+		if e.RecordID != 0 {
+			obj += fmt.Sprintf(", record %d", e.RecordID)
+		}
+		return Evidence{Artifact: wire.KindEvents, Object: obj, Detail: withCodes(oneLine(l.text), l.text)}
+	}
 	return Evidence{Artifact: wire.KindFile, Object: fmt.Sprintf("%s line %d", l.file.Path, l.n), Detail: withCodes(oneLine(l.text), l.text)}
 }
 
@@ -493,13 +503,13 @@ func (x *index) kubeProxyLog() *kubeProxyLog {
 				logrusTextError.MatchString(line) || !hasLogLevel(line, l)
 			switch {
 			case containsAny(l, kpStartMarkers):
-				k.starts = append(k.starts, logLine{f, n, line, lineTime(line, ref)})
+				k.starts = append(k.starts, logLine{file: f, n: n, text: line, t: lineTime(line, ref)})
 			case isErr && containsAny(l, kpStartupPatterns):
-				k.startup = append(k.startup, logLine{f, n, line, lineTime(line, ref)})
+				k.startup = append(k.startup, logLine{file: f, n: n, text: line, t: lineTime(line, ref)})
 			case isErr && strings.Contains(l, "local endpoint not found"):
-				k.localMiss = append(k.localMiss, logLine{f, n, line, lineTime(line, ref)})
+				k.localMiss = append(k.localMiss, logLine{file: f, n: n, text: line, t: lineTime(line, ref)})
 			case isErr && containsAny(l, kpFailurePatterns):
-				k.failures = append(k.failures, logLine{f, n, line, lineTime(line, ref)})
+				k.failures = append(k.failures, logLine{file: f, n: n, text: line, t: lineTime(line, ref)})
 			}
 		}
 	}

@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/kubectl-winnet/winnet/pkg/wire"
@@ -92,11 +94,75 @@ func (x *index) componentLog(component string) []scanned {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
-			out = append(out, scanned{logLine{f, n, line, lineTime(line, ref)}, levelOf(line)})
+			out = append(out, scanned{logLine{file: f, n: n, text: line, t: lineTime(line, ref)}, levelOf(line)})
 		}
 	}
+	out = append(out, x.wrapperEvents(component)...)
 	x.scans[component] = out
 	return out
+}
+
+var (
+	// A service wrapper's word that the program it runs has ended.
+	childExited = regexp.MustCompile(`(?i)\b(?:child ?process|process)\b.{0,40}\b(?:exited|terminated|died)\b`)
+	// A stack frame as an event message holds it: trimmed, so without its indent, but with
+	// the frame's offset, which prose does not have.
+	bareStackFrame = regexp.MustCompile(`^\S+\.go:\d+ \+0x[0-9a-f]+$`)
+)
+
+// wrapperEvents are the event-log entries whose source is the component itself, oldest
+// first, read as its log lines. A component run as a Windows service through a wrapper
+// (EKS's AMI, nssm, WinSW) has its output, and the wrapper's own "child process exited",
+// written to the Application log under the service's name, so that is where its last words
+// are. A line's level is what its text says, else the wrapper's exit notice (fatal: the
+// process ended), else the event's level.
+func (x *index) wrapperEvents(component string) []scanned {
+	var evs []*wire.Event
+	for i := range x.s.Events {
+		if e := &x.s.Events[i]; sameProgram(e.Provider, component) {
+			evs = append(evs, e)
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	byTime, byRecord := true, true
+	for _, e := range evs {
+		byTime = byTime && !e.Time.IsZero()
+		byRecord = byRecord && e.RecordID != 0
+	}
+	switch {
+	case byTime:
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
+	case byRecord:
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].RecordID < evs[j].RecordID })
+	}
+	src := &wire.FileData{Path: fmt.Sprintf("event log, source %s", evs[0].Provider)}
+	out := make([]scanned, 0, len(evs))
+	for i, e := range evs {
+		msg := strings.TrimSpace(e.Message)
+		lv := levelOf(msg)
+		switch {
+		case lv != levelNone:
+		case childExited.MatchString(msg), bareStackFrame.MatchString(msg):
+			lv = levelFatal
+		default:
+			lv = map[string]lineLevel{"Critical": levelError, "Error": levelError, "Warning": levelWarn}[e.Level]
+			if lv == levelNone {
+				lv = levelInfo
+			}
+		}
+		out = append(out, scanned{logLine{file: src, n: i + 1, text: msg, t: e.Time, event: e}, lv})
+	}
+	return out
+}
+
+// sameProgram: an event source names the component, spelt either way (kube-proxy, kubeproxy).
+func sameProgram(provider, component string) bool {
+	norm := func(s string) string {
+		return strings.NewReplacer("-", "", "_", "", ".exe", "").Replace(strings.ToLower(strings.TrimSpace(s)))
+	}
+	return provider != "" && norm(provider) == norm(component)
 }
 
 // componentLogs is componentLog over several components, in order.
@@ -163,7 +229,7 @@ func firstOfRuns(ls []scanned) []scanned {
 
 // partOfTrace: a stack frame or the goroutine header that follows "panic:".
 func partOfTrace(s string) bool {
-	return goStackFrame.MatchString(s) || strings.HasPrefix(s, "goroutine ")
+	return goStackFrame.MatchString(s) || bareStackFrame.MatchString(s) || strings.HasPrefix(s, "goroutine ")
 }
 
 func evidenceOf(ls []scanned) []Evidence {

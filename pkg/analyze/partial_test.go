@@ -121,6 +121,38 @@ func TestKubeProxyJudgedFromItsLog(t *testing.T) {
 	}
 }
 
+// eventsOnly is a snapshot holding nothing but event-log entries, in the order given.
+func eventsOnly(evs ...wire.Event) Input {
+	b := snapshot.NewBuilder("")
+	raw, _ := json.Marshal(evs)
+	b.Add(wire.Record{V: 1, Type: wire.TypeArtifact, Kind: wire.KindEvents, Data: raw})
+	return Input{Snapshot: b.Snapshot()}
+}
+
+// A service wrapper logs its child's output and its exit under the service's name; pasted
+// Get-EventLog tables list the newest first and carry no year, so the record number orders them.
+func TestKubeProxyJudgedFromItsWrapperEvents(t *testing.T) {
+	ev := func(record int64, msg string) wire.Event {
+		return wire.Event{Channel: "Application", Provider: "kube-proxy", Level: "Information", RecordID: record, Message: msg}
+	}
+	exited := []wire.Event{ev(525, "ChildProcess exited"), ev(524, "cmd/kube-proxy/app/server.go:758 +0xb8a"), ev(523, "panic: runtime error: invalid memory address")}
+	fs, _ := kubeProxyNotRunning(eventsOnly(exited...))
+	if len(fs) != 1 || fs[0].Severity != SeverityError {
+		t.Fatalf("wrapper says the child exited last: %+v", fs)
+	}
+	if ev := fs[0].Evidence; len(ev) == 0 || ev[0].Artifact != wire.KindEvents || !strings.Contains(ev[0].Object, "record 52") {
+		t.Errorf("evidence should name the event records: %+v", ev)
+	}
+	restarted := append([]wire.Event{ev(527, "I0306 11:16:02.100000 4100 proxier.go:700] \"Syncing Policies\""), ev(526, "ChildProcess started")}, exited...)
+	if fs, _ := kubeProxyNotRunning(eventsOnly(restarted...)); len(fs) != 0 {
+		t.Fatalf("restarted after the exit: %+v", fs)
+	}
+	other := []wire.Event{{Channel: "Application", Provider: "containerd", Level: "Information", RecordID: 9, Message: "ChildProcess exited"}}
+	if fs, _ := kubeProxyNotRunning(eventsOnly(other...)); len(fs) != 0 {
+		t.Fatalf("another service's wrapper exited: %+v", fs)
+	}
+}
+
 func TestServiceLBSkippedAndHealthCheckFromLog(t *testing.T) {
 	skipped := `"Skipped creating Hns LoadBalancer for cluster ip resources. Reason : all endpoints are terminating" clusterIP="10.114.142.98" nodeport=31336` + "\n"
 	fs, _ := serviceLBMissing(logsOnly(map[string]string{wire.LogKubeProxy: skipped}))
@@ -272,5 +304,22 @@ func TestSourceVIPFlagNotSetWithoutTheNetworks(t *testing.T) {
 	}
 	if fs, _ := sourceVIPMissing(logsOnly(map[string]string{wire.LogKubeProxy: "I0525 05:30:53.0 9052 server.go:475] Using Kernelspace Proxier.\n"})); len(fs) != 0 {
 		t.Fatalf("healthy start: %+v", fs)
+	}
+}
+
+// Endpoints known by IP alone (a Group-Object count, a subset of the list) prove a duplicate,
+// at warning: whether the pair is local and remote, or two local ones, is not shown. Rules
+// that read absence do not run on a subset.
+func TestDuplicateIPFromEndpointCounts(t *testing.T) {
+	b := snapshot.NewBuilder("")
+	raw := []byte(`[{"IPAddress":"10.1.5.23"},{"IPAddress":"10.1.5.23"},{"IPAddress":"10.1.8.11"}]`)
+	b.Add(wire.Record{V: 1, Type: wire.TypeArtifact, Kind: wire.KindHCNEndpoints, Data: raw, Partial: true})
+	in := Input{Snapshot: b.Snapshot()}
+	fs, missing := duplicateEndpointIP(in)
+	if len(fs) != 1 || fs[0].Severity != SeverityWarning || !strings.Contains(fs[0].Title, "10.1.5.23") || fs[0].SeverityReason == "" {
+		t.Fatalf("duplicate from counts: %+v (missing %q)", fs, missing)
+	}
+	if fs, _ := staleLocalEndpoint(in); len(fs) != 0 {
+		t.Errorf("stale-local-endpoint judged a subset: %+v", fs)
 	}
 }

@@ -222,7 +222,9 @@ func podEndpointUnhealthy(in Input) ([]Finding, string) {
 // duplicateEndpointIP: one IP on two or more endpoints, or an endpoint carrying the network's
 // gateway or management IP. kube-proxy keys endpoints by IP and lets the remote one win.
 func duplicateEndpointIP(in Input) ([]Finding, string) {
-	if !in.Snapshot.HaveEndpoints() {
+	// A filtered endpoint list (Group-Object IPAddress | Where-Object Count -gt 1) is enough:
+	// a duplicate is something present.
+	if !in.Snapshot.HaveEndpoints() && !in.Snapshot.Partial[wire.KindHCNEndpoints] {
 		return nil, missingEndpoints
 	}
 	x := in.ix()
@@ -236,9 +238,15 @@ func duplicateEndpointIP(in Input) ([]Finding, string) {
 	var out []Finding
 	for _, ip := range ips {
 		eps := x.sx.EndpointsByIP[ip]
-		local, remote := 0, 0
+		local, remote, unknown := 0, 0, 0
 		var ev []Evidence
 		for _, e := range eps {
+			if onlyIP(e) {
+				unknown++
+				ev = append(ev, Evidence{Artifact: wire.KindHCNEndpoints, Object: "an endpoint with IP " + ip,
+					Detail: "known by its IP alone (a Group-Object count): its ID, network and whether it is local or remote are not in the files"})
+				continue
+			}
 			kind := "local"
 			if e.Remote {
 				kind, remote = "remote", remote+1
@@ -249,6 +257,12 @@ func duplicateEndpointIP(in Input) ([]Finding, string) {
 		}
 		f := Finding{ID: "duplicate-endpoint-ip", Severity: SeverityError, Evidence: ev}
 		switch {
+		case unknown > 0:
+			f.Severity, f.SeverityReason = SeverityWarning, "the files give only a count of endpoints per IP: whether a local pod is hidden behind a remote endpoint, or two local endpoints collide, is not shown"
+			f.Title = fmt.Sprintf("IP %s is on %d HNS endpoints", ip, len(eps))
+			f.Remediation = "Two endpoints with one IP misdeliver that pod's traffic. List them whole (Get-HnsEndpoint | Where-Object IPAddress -eq '" + ip +
+				"' | ConvertTo-Json -Depth 4): a remote one on a local pod's IP is stale (restart kube-proxy); two local ones mean a leaked endpoint " +
+				"(delete it with hnsdiag delete endpoints <id> and recreate the pod)."
 		case local > 0 && remote > 0:
 			f.Title = fmt.Sprintf("IP %s is on %d local and %d remote HNS endpoints", ip, local, remote)
 			f.Remediation = "kube-proxy prefers the remote endpoint for a duplicated IP, so Service traffic to this pod is " +
@@ -594,4 +608,9 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// onlyIP: an endpoint known by nothing but its IP (Get-HnsEndpoint | Group-Object IPAddress).
+func onlyIP(e *snapshot.Endpoint) bool {
+	return e.ID == "" && e.Name == "" && e.NetworkID == "" && e.NetworkName == "" && e.MAC == ""
 }

@@ -581,10 +581,11 @@ func kubeProxyNotRunning(in Input) ([]Finding, string) {
 	decisive := haveProc || installed || len(pods) > 0
 	if !decisive {
 		// Its own last words: a log that ends with a crash (a panic and its stack, klog F,
-		// "command failed") is a kube-proxy that exited.
+		// "command failed", its service wrapper's "child process exited") is a kube-proxy
+		// that exited.
 		fatal, ended, _ := endedFatally(x.componentLog(wire.LogKubeProxy), 3)
 		if !ended {
-			return nil, "neither the node's process list nor a kube-proxy service, pod or log ending in a crash was collected"
+			return nil, "neither the node's process list nor a kube-proxy service, pod, or log or event-log entries ending in a crash was collected"
 		}
 		ev = append(ev, evidenceOf(fatal)...)
 	}

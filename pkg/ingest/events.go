@@ -55,6 +55,7 @@ func recogniseWevtutilXML(d *Doc) *Output {
 		e := wire.Event{Channel: x.System.Channel, Provider: x.System.Provider.Name, ID: id,
 			Level:   firstOf(x.RenderingInfo.Level, levelNames[strings.TrimSpace(x.System.Level)], "Information"),
 			Message: strings.TrimSpace(x.RenderingInfo.Message)}
+		e.RecordID, _ = strconv.ParseInt(strings.TrimSpace(x.System.EventRecordID), 10, 64)
 		if ts, err := time.Parse(time.RFC3339Nano, x.System.TimeCreated.SystemTime); err == nil {
 			e.Time = ts.UTC()
 		}
@@ -125,6 +126,7 @@ func recogniseWinEventJSON(d *Doc) *Output {
 			id, _ := strconv.Atoi(o.str("id"))
 			e := wire.Event{Channel: o.str("logname"), Provider: o.str("providername"), ID: id, Message: strings.TrimSpace(o.str("message"))}
 			e.Level = firstOf(o.str("leveldisplayname"), levelNames[o.str("level")], "Information")
+			e.RecordID, _ = strconv.ParseInt(o.str("recordid"), 10, 64)
 			if tc, ok := o.keys["timecreated"]; ok {
 				var s string
 				if json.Unmarshal(tc, &s) == nil {
@@ -244,7 +246,8 @@ func recogniseWinEventTable(d *Doc) *Output {
 			level := firstOf(entryTypeLevels[g(3)], g(3))
 			// Get-EventLog prints the instance ID; the event ID is its low 16 bits. Its time
 			// has no year, so none is kept.
-			evs = append(evs, wire.Event{Channel: channel, Provider: g(4), ID: int(instance & 0xffff), Level: level, Message: g(6)})
+			record, _ := strconv.ParseInt(g(1), 10, 64)
+			evs = append(evs, wire.Event{Channel: channel, Provider: g(4), ID: int(instance & 0xffff), Level: level, Message: g(6), RecordID: record})
 			noYear++
 			cur, msgCol = len(evs)-1, m[11]+1
 			if m[12] >= 0 {

@@ -232,7 +232,7 @@ func TestWinEventTable(t *testing.T) {
 				"   ----- ----          ---------   ------                 ---------- -------\n" +
 				"    4711 Mar 04 21:05  Error       Service Control M...   3221232503 The Host Network Service service terminated unexpected...\n",
 			want: []wire.Event{{Channel: "System", Provider: "Service Control Manager", ID: 7031, Level: "Error",
-				Message: "The Host Network Service service terminated unexpected..."}}},
+				Message: "The Host Network Service service terminated unexpected...", RecordID: 4711}}},
 		{name: "not SCM, no command: no channel",
 			text: "1/2/2025 3:04:05 AM 4 Warning          Something else happened\n",
 			want: []wire.Event{{ID: 4, Level: "Warning", Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Message: "Something else happened"}}},

@@ -67,6 +67,8 @@ var registry = []Recogniser{
 		Describe: "Get-HnsEndpoint/Get-HnsNetwork as PowerShell prints them (Format-List)"},
 	{Name: "hns-format-table", Class: Section, Fn: recogniseHNSFormatTable,
 		Describe: "Get-HnsEndpoint/Get-HnsNetwork | Format-Table (partial objects: only the columns printed)"},
+	{Name: "hns-endpoint-ip-groups", Class: Section, Fn: recogniseHNSEndpointGroups,
+		Describe: "Get-HnsEndpoint | Group-Object IPAddress [| Where-Object Count -gt 1] (endpoints known by IP alone; a subset)"},
 	{Name: "kubectl-tables", Class: Section, Fn: recogniseKubectlTables,
 		Describe: "kubectl get pods|svc|nodes|endpoints -o wide, kubectl get events"},
 	{Name: "kubectl-describe-pod", Class: Section, Fn: recogniseDescribePod,

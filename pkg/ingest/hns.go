@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -21,6 +22,9 @@ type HNSObject struct {
 	Schema int    // 1 (HNS v1, Get-Hns*) or 2 (HCN)
 	Rank   int    // how complete the source is: rankJSON, rankText or rankPartial
 	Raw    json.RawMessage
+	// Subset: the paste filtered the list, so it holds only some objects of the kind (see
+	// wire.Record's Partial).
+	Subset bool
 }
 
 const (
@@ -808,4 +812,95 @@ func hnsTableRow(cols, r []string, idCol int) (map[string]json.RawMessage, bool)
 		m[c] = jv
 	}
 	return m, true
+}
+
+var (
+	groupByIPRe     = regexp.MustCompile(`(?i)\bGroup-Object\s+(?:-Property\s+)?['"]?IPAddress\b`)
+	getHnsEndpoint  = regexp.MustCompile(`(?i)\bGet-HnsEndpoint\b`)
+	pipelineWordsRe = regexp.MustCompile(`(?i)\b(?:Where-Object|Select-Object|Sort-Object|Format-Table|Group-Object|ForEach-Object|Get-HnsEndpoint|Import-Module)\b|^\s*[|?{}]|\|\s*$`)
+	ipCountRow      = regexp.MustCompile(`^\s*(\d{1,3}(?:\.\d{1,3}){3})\s+(\d+)\s*$`)
+	countIPRow      = regexp.MustCompile(`^\s*(\d+)\s+(\d{1,3}(?:\.\d{1,3}){3})(?:\s|$)`)
+)
+
+// recogniseHNSEndpointGroups reads `Get-HnsEndpoint | Group-Object IPAddress` (often with
+// `| Where-Object { $_.Count -gt 1 }`, the usual check for duplicated endpoint IPs): Group-Object's
+// table (Count, Name, Group) or the IP and count alone, as users retype it. Each IP counted N
+// times becomes N endpoints that hold only that IP. They are a subset: the paste says nothing of
+// the IPs it filtered out, nor whether an endpoint is local or remote, so they prove presence
+// (two endpoints share an IP), never absence.
+func recogniseHNSEndpointGroups(d *Doc) *Output {
+	ls := d.Lines()
+	start := -1
+	for i, l := range ls {
+		if !groupByIPRe.MatchString(l) {
+			continue
+		}
+		// The pipeline may be split over lines; Get-HnsEndpoint starts it.
+		for j := i; j >= 0 && j >= i-3; j-- {
+			if getHnsEndpoint.MatchString(ls[j]) {
+				start = i
+				break
+			}
+		}
+		if start >= 0 {
+			break
+		}
+	}
+	if start < 0 {
+		return nil
+	}
+	out := &Output{Format: "hns-endpoint-ip-groups"}
+	ips := 0
+	rows := false
+scan:
+	for _, l := range ls[start+1:] {
+		t := strings.TrimSpace(l)
+		switch {
+		case t == "":
+			continue
+		case isPrompt(l):
+			if rows {
+				break scan
+			}
+			continue
+		case !rows && pipelineWordsRe.MatchString(l):
+			continue // the rest of the pipeline
+		case strings.HasPrefix(t, "Count") || strings.Trim(t, "- ") == "":
+			continue // Group-Object's header and its underline
+		}
+		ip, n := "", 0
+		if m := ipCountRow.FindStringSubmatch(l); m != nil {
+			ip, n = m[1], atoiSafe(m[2])
+		} else if m := countIPRow.FindStringSubmatch(l); m != nil {
+			ip, n = m[2], atoiSafe(m[1])
+		} else {
+			if rows {
+				break scan
+			}
+			continue
+		}
+		if net.ParseIP(ip) == nil || n < 1 || n > 64 {
+			continue
+		}
+		rows = true
+		ips++
+		raw, _ := json.Marshal(map[string]string{"IPAddress": ip})
+		for range n {
+			out.HNS = append(out.HNS, HNSObject{Kind: wire.KindHCNEndpoints, Schema: 1, Rank: rankPartial, Raw: raw, Subset: true})
+		}
+	}
+	if len(out.HNS) == 0 {
+		return nil
+	}
+	out.Detail = fmt.Sprintf("%d endpoint IPs grouped, %d endpoints", ips, len(out.HNS))
+	out.Notes = append(out.Notes, "Group-Object output holds only IPs and counts: the endpoints are known by IP alone (not whether local or remote), and IPs the pipeline filtered out are not known; Get-HnsEndpoint | ConvertTo-Json -Depth 4 gives them whole")
+	return out
+}
+
+func atoiSafe(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
@@ -201,5 +202,80 @@ func TestHNSKeyedJSON(t *testing.T) {
 				t.Errorf("endpoint %+v", eps[0])
 			}
 		})
+	}
+}
+
+// TestHNSEndpointGroups: Get-HnsEndpoint | Group-Object IPAddress, in Group-Object's own table
+// and as IP-and-count lines, gives endpoints known by IP alone, as a subset of the list.
+func TestHNSEndpointGroups(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       map[string]int // IP -> endpoints; nil: not read
+	}{
+		{name: "IP and count under a split pipeline",
+			text: "Get-HnsEndpoint |\nGroup-Object IPAddress |\nWhere-Object { $_.Count -gt 1 }\n\n10.1.5.23 2\n10.1.8.11 3\n",
+			want: map[string]int{"10.1.5.23": 2, "10.1.8.11": 3}},
+		{name: "Group-Object's table after a prompt",
+			text: "PS C:\\> Get-HnsEndpoint | Group-Object -Property IPAddress | ? Count -gt 1\n\n" +
+				"Count Name                      Group\n----- ----                      -----\n" +
+				"    2 10.1.0.7                  {@{ActivityId=5B1...}, @{ActivityId=77C...}}\n\nPS C:\\> hostname\nwin-1\n",
+			want: map[string]int{"10.1.0.7": 2}},
+		// Negatives.
+		{name: "another cmdlet grouped", text: "PS C:\\> Get-Process | Group-Object Name\n\nCount Name Group\n----- ---- -----\n    2 10.1.0.7 {}\n"},
+		{name: "endpoints grouped by another property", text: "Get-HnsEndpoint | Group-Object VirtualNetworkName\n\n    4 cbr0\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := recognizeText(t, c.text)
+			got := map[string]int{}
+			for _, o := range hnsOf(r, wire.KindHCNEndpoints) {
+				var e struct{ IPAddress string }
+				if err := json.Unmarshal(o.Raw, &e); err != nil {
+					t.Fatal(err)
+				}
+				if !o.Subset {
+					t.Errorf("endpoint %s is not marked a subset", o.Raw)
+				}
+				got[e.IPAddress]++
+			}
+			if c.want == nil {
+				if len(got) != 0 || hasFormat(r, "hns-endpoint-ip-groups") {
+					t.Fatalf("read as endpoint groups: %v %v", got, formats(r))
+				}
+				return
+			}
+			if !maps.Equal(got, c.want) {
+				t.Errorf("endpoints by IP %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestHNSEndpointGroupsYieldToTheList: the grouped view of endpoints another file lists is
+// dropped (counting both would double every IP), and alone it is a subset: its objects are in
+// the snapshot, but the snapshot does not claim to hold the node's endpoints.
+func TestHNSEndpointGroupsYieldToTheList(t *testing.T) {
+	groups := []byte("Get-HnsEndpoint | Group-Object IPAddress | Where-Object { $_.Count -gt 1 }\n\n10.1.2.30 2\n")
+	c := NewCollection(Options{})
+	c.Add("groups.txt", groups, "")
+	c.Add("ft.txt", []byte("ID                                   Name     IPAddress  IsRemoteEndpoint\n--                                   ----     ---------  ----------------\n"+
+		"0f6c3a52-9f1e-4c1a-8a44-2b7f0e1d9c01 Ethernet 10.1.2.30              True\n"+
+		"1f6c3a52-9f1e-4c1a-8a44-2b7f0e1d9c02 Ethernet 10.1.2.30             False\n"), "")
+	res, err := c.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snapshotOf(t, res)
+	if len(s.Endpoints) != 2 || !s.HaveEndpoints() || s.Partial[wire.KindHCNEndpoints] {
+		t.Errorf("with the table: %d endpoints, have %v, partial %v; want the table's 2, whole", len(s.Endpoints), s.HaveEndpoints(), s.Partial)
+	}
+
+	c = NewCollection(Options{})
+	c.Add("groups.txt", groups, "")
+	if res, err = c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	s = snapshotOf(t, res)
+	if len(s.Endpoints) != 2 || s.HaveEndpoints() || !s.Partial[wire.KindHCNEndpoints] {
+		t.Errorf("alone: %d endpoints, have %v, partial %v; want 2, a subset", len(s.Endpoints), s.HaveEndpoints(), s.Partial)
 	}
 }

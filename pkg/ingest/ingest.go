@@ -601,10 +601,14 @@ type sourcedHNS struct {
 // IsRemoteEndpoint and State.
 func hnsRecords(objs []sourcedHNS) []wire.Record {
 	jsonKinds := map[string]bool{}
+	wholeKinds := map[string]bool{} // kinds listed unfiltered somewhere
 	v2IDs := map[string]bool{}
 	for _, s := range objs {
 		if s.obj.Rank >= rankJSON {
 			jsonKinds[s.obj.Kind] = true
+		}
+		if !s.obj.Subset {
+			wholeKinds[s.obj.Kind] = true
 		}
 		if s.obj.Schema == 2 && s.obj.ID != "" {
 			v2IDs[s.obj.Kind+"/"+s.obj.ID] = true
@@ -612,6 +616,7 @@ func hnsRecords(objs []sourcedHNS) []wire.Record {
 	}
 	type group struct {
 		path, kind string
+		subset     bool
 		items      []json.RawMessage
 	}
 	var groups []*group
@@ -620,6 +625,11 @@ func hnsRecords(objs []sourcedHNS) []wire.Record {
 	for _, s := range objs {
 		o := s.obj
 		if o.Rank < rankJSON && jsonKinds[o.Kind] {
+			continue
+		}
+		if o.Subset && wholeKinds[o.Kind] {
+			// A filtered view of objects another file lists whole: those are the same
+			// objects, known better, and counting both would double them.
 			continue
 		}
 		kind := o.Kind
@@ -633,10 +643,10 @@ func hnsRecords(objs []sourcedHNS) []wire.Record {
 			}
 			seen[key] = true
 		}
-		gk := s.path + "\x00" + kind
+		gk := s.path + "\x00" + kind + "\x00" + fmt.Sprint(o.Subset)
 		g := index[gk]
 		if g == nil {
-			g = &group{path: s.path, kind: kind}
+			g = &group{path: s.path, kind: kind, subset: o.Subset}
 			index[gk] = g
 			groups = append(groups, g)
 		}
@@ -650,6 +660,7 @@ func hnsRecords(objs []sourcedHNS) []wire.Record {
 		}
 		r := rawArtifact(g.kind, b)
 		r.Source = g.path
+		r.Partial = g.subset
 		out = append(out, r)
 	}
 	return out

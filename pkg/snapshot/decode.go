@@ -58,6 +58,13 @@ func (b *Builder) Add(r wire.Record) {
 			s.Errors = append(s.Errors, SourceError{Source: r.Source, Kind: r.Kind, Error: err.Error()})
 			return
 		}
+		if r.Partial {
+			if s.Partial == nil {
+				s.Partial = map[string]bool{}
+			}
+			s.Partial[r.Kind] = true
+			return
+		}
 		s.Have[r.Kind] = true
 	}
 	// Unknown record types are tolerated: a newer collector may send more than we read.

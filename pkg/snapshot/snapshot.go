@@ -55,10 +55,14 @@ type Snapshot struct {
 	Flannel    *FlannelConfig   `json:"flannel,omitempty"`
 	IPAMPools  []IPAMPool       `json:"ipamPools,omitempty"`
 
-	Errors        []SourceError            `json:"errors,omitempty"`
-	Unknown       []string                 `json:"unknownKinds,omitempty"`
-	Done          *wire.DoneData           `json:"done,omitempty"`
-	Have          map[string]bool          `json:"-"` // artifact kinds received, for "what was not checked"
+	Errors  []SourceError   `json:"errors,omitempty"`
+	Unknown []string        `json:"unknownKinds,omitempty"`
+	Done    *wire.DoneData  `json:"done,omitempty"`
+	Have    map[string]bool `json:"-"` // artifact kinds received, for "what was not checked"
+	// Partial holds the kinds of which only a filtered subset was received (wire.Record's
+	// Partial): their objects are in the snapshot, but Have stays false, so no rule reads
+	// their absence.
+	Partial       map[string]bool          `json:"-"`
 	Raw           []wire.Record            `json:"-"`
 	Started       time.Time                `json:"-"`
 	SourceTimings map[string]time.Duration `json:"-"`

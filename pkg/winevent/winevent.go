@@ -16,7 +16,8 @@ type Event struct {
 		TimeCreated struct {
 			SystemTime string `xml:"SystemTime,attr"`
 		} `xml:"TimeCreated"`
-		Channel string `xml:"Channel"`
+		Channel       string `xml:"Channel"`
+		EventRecordID string `xml:"EventRecordID"`
 	} `xml:"System"`
 	EventData struct {
 		Data []struct {

@@ -37,6 +37,10 @@ type Record struct {
 	Time   time.Time       `json:"ts"`
 	Data   json.RawMessage `json:"data,omitempty"`
 	Error  string          `json:"error,omitempty"`
+	// Partial marks an artifact that lists only some objects of its kind: a filtered paste
+	// (Get-HnsEndpoint | Where-Object ...). What it lists is there; what it lacks may be there
+	// too, so it is evidence of presence, never of absence. The collector never sets it.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // HelloData identifies the collector build and the node it runs on.
@@ -99,6 +103,10 @@ type Event struct {
 	Level    string    `json:"level"` // Critical, Error, Warning, Information, Verbose
 	Time     time.Time `json:"time"`
 	Message  string    `json:"message"`
+	// RecordID is the event's record number in its log (Get-EventLog's Index, the XML's
+	// EventRecordID): the order of events whose time is not known, such as a pasted
+	// Get-EventLog table, which prints no year.
+	RecordID int64 `json:"recordId,omitempty"`
 }
 
 // ServiceState is one Windows service's state as the SCM reports it.

@@ -86,6 +86,7 @@ type parsedEvent struct {
 	Level    int
 	Time     time.Time
 	Channel  string
+	RecordID int64 // EventRecordID, 0 when absent
 	// Data are the EventData values (or the UserData leaves), in order.
 	Data []eventDatum
 	// Binary is EventData's hex-encoded binary, if any.
@@ -145,7 +146,7 @@ func toWireEvent(e *parsedEvent, channel string) wire.Event {
 	if ch == "" {
 		ch = channel
 	}
-	return wire.Event{Channel: ch, Provider: e.Provider, ID: e.ID, Level: levelName(e.Level), Time: e.Time, Message: msg}
+	return wire.Event{Channel: ch, Provider: e.Provider, ID: e.ID, Level: levelName(e.Level), Time: e.Time, Message: msg, RecordID: e.RecordID}
 }
 
 // watchedServiceNames are the service names and display names whose SCM events matter.

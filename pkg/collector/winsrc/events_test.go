@@ -70,10 +70,10 @@ func TestParseEventXML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := parsedEvent{Provider: "Service Control Manager", ID: 7036, Level: 4, Channel: "System",
+	want := parsedEvent{Provider: "Service Control Manager", ID: 7036, Level: 4, Channel: "System", RecordID: 4242,
 		Time: time.Date(2025, 11, 26, 1, 2, 3, 123456700, time.UTC), Binary: "68006E0073002F0031000000",
 		Data: []eventDatum{{"param1", "Host Network Service"}, {"param2", "stopped"}}}
-	if e.Provider != want.Provider || e.ID != want.ID || e.Level != want.Level || e.Channel != want.Channel ||
+	if e.Provider != want.Provider || e.ID != want.ID || e.Level != want.Level || e.Channel != want.Channel || e.RecordID != want.RecordID ||
 		!e.Time.Equal(want.Time) || e.Binary != want.Binary || len(e.Data) != 2 || e.Data[0] != want.Data[0] || e.Data[1] != want.Data[1] {
 		t.Errorf("parseEventXML = %+v\nwant %+v", e, want)
 	}

@@ -40,6 +40,7 @@ func parseEventXML(s string) (parsedEvent, error) {
 		return parsedEvent{}, fmt.Errorf("the event's XML has no valid TimeCreated SystemTime (%q)", x.System.TimeCreated.SystemTime)
 	}
 	e.Time = e.Time.UTC()
+	e.RecordID, _ = strconv.ParseInt(strings.TrimSpace(x.System.EventRecordID), 10, 64)
 	for _, d := range x.EventData.Data {
 		e.Data = append(e.Data, eventDatum{Name: d.Name, Value: strings.TrimSpace(d.Value)})
 	}
