@@ -16,7 +16,17 @@ KREW_VERSION := v0.4.3
 # holds the same number, checks it and says why.
 COLLECTOR_BUDGET := 1700000
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy cluster dist krew-validate clean
+# Fuzz targets as package:Func; `make fuzz` runs each for FUZZTIME (a short run in `make test`,
+# longer by hand: make fuzz FUZZTIME=60s). Minimizing a new input is capped at a few seconds:
+# the default minute spent on a 16 KB seed stalls a short run.
+FUZZ_TARGETS := ./pkg/wire:FuzzDecoder ./pkg/target:FuzzParse ./pkg/pathplan:FuzzParseTarget \
+	./pkg/podexec:FuzzParsers ./pkg/snapshot:FuzzBuilder ./pkg/ingest:FuzzRecognize \
+	./pkg/ingest:FuzzCollection ./pkg/analyze:FuzzAnalyzeDump ./pkg/collector/probe:FuzzParseReply \
+	./pkg/collector/redact:FuzzText ./pkg/collector/winsrc:FuzzParseEventXML \
+	./hack/e2e/simnode/wincmd:FuzzCmdScript
+FUZZTIME ?= 8s
+
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy fuzz cluster dist krew-validate clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,6 +56,12 @@ windows-vet: vet
 unit: ## unit tests (no cluster)
 	go test ./...
 
+fuzz: ## run every fuzz target for FUZZTIME (default 8s; seeds are committed or built from testdata)
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  go test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s 2>&1 | grep -vE '^fuzz: elapsed: [0-9]+s, (gathering|execs)' || { echo "fuzz $$fn failed: the failing input is saved under $$pkg/testdata/fuzz/$$fn; run go test $$pkg -run $$fn to reproduce"; exit 1; }; \
+	done
+
 cluster: ## build (once, cached) the real kube-apiserver and etcd for e2e
 	hack/build-cluster.sh >/dev/null
 
@@ -61,7 +77,7 @@ krew-validate: dist ## check the generated krew manifest with krew's own validat
 wine-smoke: ## run the windows/amd64 collector under Wine (installs wine64 and mingw-w64 as root once)
 	hack/wine-smoke.sh
 
-test: vet collector unit e2e wine-smoke krew-validate ## everything CI runs: vet, unit, e2e, the Wine smoke test, the krew manifest
+test: vet collector unit fuzz e2e wine-smoke krew-validate ## everything CI runs: vet, unit, a short fuzz run, e2e, the Wine smoke test, the krew manifest
 	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.tar.gz); echo "embedded collector: $$size bytes gzipped (budget $(COLLECTOR_BUDGET))"; \
 	  test $$size -le $(COLLECTOR_BUDGET) || { echo "the gzipped windows collector is $$size bytes, over its budget of $(COLLECTOR_BUDGET): find what grew with go tool nm -size -sort size (see TestCollectorSize in cmd/winnet-collector/size_test.go) and slim it, or raise COLLECTOR_BUDGET there and here if the growth is worth it"; exit 1; }
 
