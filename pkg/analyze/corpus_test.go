@@ -17,9 +17,9 @@ import (
 )
 
 // corpusFloor is the share of public cases (in percent) the analyzer must get right, set just
-// under the measured score (34/38). Raise it when the score rises, so that a change which loses
+// under the measured score (38/40 = 95%). Raise it when the score rises, so that a change which loses
 // a case fails here; new cases may lower the score, never a change to the rules.
-const corpusFloor = 89
+const corpusFloor = 94
 
 // corpusCase is a case's expect.yaml (testdata/public/README.md).
 type corpusCase struct {

@@ -2,7 +2,9 @@ package analyze
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -454,24 +456,48 @@ func podDNSView(in Input) *wire.DNSClient {
 	return nil
 }
 
+// windowsDefaultDNS is true when every server is one of fec0:0:0:ffff::1-3: the site-local
+// addresses Windows lists on an adapter that was given no DNS server. No cluster DNS lives
+// there, so a pod showing only these has none set: the CNI wrote no DNS servers.
+var windowsDefaultDNSServers = []netip.Addr{
+	netip.MustParseAddr("fec0:0:0:ffff::1"), netip.MustParseAddr("fec0:0:0:ffff::2"), netip.MustParseAddr("fec0:0:0:ffff::3"),
+}
+
+func windowsDefaultDNS(servers []string) bool {
+	for _, s := range servers {
+		s, _, _ = strings.Cut(s, "%") // the zone index ipconfig appends
+		a, err := netip.ParseAddr(s)
+		if err != nil || !slices.Contains(windowsDefaultDNSServers, a) {
+			return false
+		}
+	}
+	return len(servers) > 0
+}
+
 func podViewDNSServerMismatch(in Input, view *wire.DNSClient) ([]Finding, string) {
 	x := in.ix()
 	want, source := x.clusterDNS()
-	if len(want) == 0 {
-		return nil, "neither kubelet's clusterDNS nor the kube-dns Service is known"
-	}
 	p := in.Pod
 	if dnsPolicyOf(p) == corev1.DNSDefault || (dnsPolicyOf(p) == corev1.DNSNone && p.Spec.DNSConfig == nil) {
 		return nil, ""
 	}
 	if dnsPolicyOf(p) == corev1.DNSNone {
-		want = p.Spec.DNSConfig.Nameservers
+		want, source = p.Spec.DNSConfig.Nameservers, "the pod's dnsConfig"
 	}
 	ev := Evidence{Artifact: wire.KindPodDNS, Object: "pod " + p.Namespace + "/" + p.Name, Detail: "the pod's DNS servers: " + listOrNone(view.Servers)}
-	sev, what := "", ""
+	sev, what, reason := "", "", ""
 	switch {
+	case len(want) == 0 && windowsDefaultDNS(view.Servers):
+		// Without the cluster DNS address the one certain case is a pod given no server at all.
+		sev, what = SeverityError, "the pod was given no DNS server: it lists only Windows' site-local defaults "+strings.Join(view.Servers, ",")
+		source = "unknown: neither kubelet's clusterDNS nor the kube-dns Service is in the files"
+		reason = "lacking the cluster DNS address, the finding rests on the defaults alone: Windows lists fec0:0:0:ffff::1-3 only when an adapter has no DNS server, and no cluster DNS answers there"
+	case len(want) == 0:
+		return nil, "neither kubelet's clusterDNS nor the kube-dns Service is known"
 	case len(view.Servers) == 0:
 		sev, what = SeverityError, "the pod has no DNS servers"
+	case windowsDefaultDNS(view.Servers):
+		sev, what = SeverityError, "the pod was given no DNS server (it lists only Windows' site-local defaults "+strings.Join(view.Servers, ",")+"), not "+strings.Join(want, ",")
 	case len(diff(want, view.Servers)) == len(want):
 		sev, what = SeverityError, "the pod's DNS servers "+strings.Join(view.Servers, ",")+" do not include "+strings.Join(want, ",")
 	case !contains(want, view.Servers[0]):
@@ -488,7 +514,10 @@ func podViewDNSServerMismatch(in Input, view *wire.DNSClient) ([]Finding, string
 			"Nameservers list. Fix the CNI config (or kubelet's clusterDNS) and recreate the pod.",
 		Objects: []ObjectRef{{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}},
 	}
-	if sev == SeverityWarning {
+	switch {
+	case reason != "":
+		f.SeverityReason = reason
+	case sev == SeverityWarning:
 		f.SeverityReason = "the cluster DNS server is on the list, but Windows asks the first server first and waits for it to time out"
 	}
 	return []Finding{f}, ""

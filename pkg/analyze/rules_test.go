@@ -841,6 +841,8 @@ func TestDNSRulesFromThePodsOwnView(t *testing.T) {
 		{"cluster DNS second", podView([]string{"8.8.8.8", "10.96.0.10"}, full...), dnsServerMismatch, "dns-server-mismatch", SeverityWarning, false},
 		{"search list complete", podView([]string{"10.96.0.10"}, full...), dnsSuffixIncomplete, "", "", true},
 		{"namespace suffix missing", podView([]string{"10.96.0.10"}, "svc.cluster.local", "cluster.local"), dnsSuffixIncomplete, "dns-suffix-incomplete", SeverityError, false},
+		{"only Windows' defaults", podView([]string{"fec0:0:0:ffff::1%1", "fec0:0:0:ffff::2%1", "fec0:0:0:ffff::3%1"}, full...), dnsServerMismatch, "dns-server-mismatch", SeverityError, false},
+		{"only Windows' defaults, cluster DNS unknown", unknownDNS(podView([]string{"fec0:0:0:ffff::1%1", "fec0:0:0:ffff::2%1", "fec0:0:0:ffff::3%1"})), dnsServerMismatch, "dns-server-mismatch", SeverityError, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -865,6 +867,21 @@ func TestDNSRulesFromThePodsOwnView(t *testing.T) {
 	if _, missing := dnsServerMismatch(w.input()); missing == "" {
 		t.Fatal("want a reason the check could not run")
 	}
+	// Without the cluster DNS address, real servers cannot be judged: not checked, no finding.
+	if fs, missing := dnsServerMismatch(unknownDNS(podView([]string{"10.0.0.10", "fec0:0:0:ffff::1"})).input()); len(fs) != 0 || missing == "" {
+		t.Fatalf("servers beside a default, cluster DNS unknown: findings %+v, missing %q; want none and a reason", fs, missing)
+	}
+	fs, _ := dnsServerMismatch(unknownDNS(podView([]string{"fec0:0:0:ffff::3"})).input())
+	if len(fs) != 1 || fs[0].SeverityReason == "" || !strings.Contains(fs[0].Title, "no DNS server") {
+		t.Fatalf("a default alone: %+v; want a finding that says what it lacked", fs)
+	}
+}
+
+// unknownDNS drops what names the cluster DNS address: kubelet's clusterDNS and the kube-dns Service.
+func unknownDNS(w *world) *world {
+	w.s.Kubelet = nil
+	w.objs.Services = nil
+	return w
 }
 
 // kube-proxy's start-up complaint is evidence enough when the network list was not collected,

@@ -529,3 +529,25 @@ func TestEveryFixtureHasASource(t *testing.T) {
 		}
 	}
 }
+
+// An adapter named after the pod's own HNS endpoint ("<namespace>_<pod>", the pod being the
+// host name) marks an ipconfig run inside the pod; a host's vNICs never match.
+func TestPodEndpointAdapter(t *testing.T) {
+	tests := []struct {
+		adapter, host string
+		want          bool
+	}{
+		{"vEthernet (default_web-6cbd744ddf-vf26b)", "web-6cbd744ddf-vf26b", true},
+		{"vEthernet (shop_WEB-0)", "web-0", true},
+		{"vEthernet (cbr0_ep)", "win-node-1", false},
+		{"vEthernet (Ethernet)", "win-node-1", false},
+		{"vEthernet (default_web-0)", "", false},
+		{"vEthernet (_web-0)", "web-0", false},
+		{"Ethernet (default_web-0)", "web-0", false},
+	}
+	for _, tt := range tests {
+		if got := podEndpointAdapter(tt.adapter, tt.host); got != tt.want {
+			t.Errorf("podEndpointAdapter(%q, %q) = %v, want %v", tt.adapter, tt.host, got, tt.want)
+		}
+	}
+}

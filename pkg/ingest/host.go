@@ -164,7 +164,7 @@ func recogniseIPConfig(d *Doc) *Output {
 		}
 	}
 	out := &Output{Format: "ipconfig-all"}
-	if inPod(adapters) {
+	if inPod(adapters, hostname) {
 		out.Format = "ipconfig-all (inside a pod)"
 		out.Records = append(out.Records, artifact(KindPodNetwork, PodNetwork{Hostname: hostname, Adapters: adapters, DNS: dns}))
 		out.Detail = fmt.Sprintf("pod %s: DNS servers %s, search %s", hostname, strings.Join(dns.Servers, ","), strings.Join(dns.SearchList, ","))
@@ -178,19 +178,40 @@ func recogniseIPConfig(d *Doc) *Output {
 	return out
 }
 
-// inPod is true when every adapter with an address is a container vNIC.
-func inPod(adapters []wire.Adapter) bool {
+// inPod is true when every adapter with an address is a container vNIC: named after a container
+// id, described as a container adapter, or named after the pod's HNS endpoint
+// "<namespace>_<pod>" where the pod is the host name (kubelet makes a pod's host name its name,
+// and CNIs of the dockershim era named the endpoint so).
+func inPod(adapters []wire.Adapter, hostname string) bool {
 	n := 0
 	for _, a := range adapters {
 		if len(a.Addresses) == 0 || strings.HasPrefix(a.Name, "Loopback") {
 			continue
 		}
 		n++
-		if !containerAdapter.MatchString(a.Name) && !strings.Contains(a.Description, "Container Adapter") {
+		if !containerAdapter.MatchString(a.Name) && !strings.Contains(a.Description, "Container Adapter") &&
+			!podEndpointAdapter(a.Name, hostname) {
 			return false
 		}
 	}
 	return n > 0
+}
+
+// podEndpointAdapter is true for "vEthernet (<namespace>_<hostname>)".
+func podEndpointAdapter(name, hostname string) bool {
+	if hostname == "" {
+		return false
+	}
+	inner, ok := strings.CutPrefix(name, "vEthernet (")
+	if !ok {
+		return false
+	}
+	inner, ok = strings.CutSuffix(inner, ")")
+	if !ok {
+		return false
+	}
+	ns, pod, ok := strings.Cut(inner, "_")
+	return ok && ns != "" && strings.EqualFold(pod, hostname)
 }
 
 func cleanAddr(s string) string {
