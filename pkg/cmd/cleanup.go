@@ -11,12 +11,30 @@ import (
 )
 
 func newCleanupCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	var ns string
+	var ns, dryRun string
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Delete every debug pod kubectl winnet left behind (kept with --keep, or after a forced exit)",
-		Args:  cobra.NoArgs,
+		Long: "Deletes every pod labelled app.kubernetes.io/managed-by=kubectl-winnet, kept ones included, in every\n" +
+			"namespace you may list pods in (only the debug namespace when you may not list cluster-wide).\n" +
+			"Debug pods are all kubectl winnet creates on a cluster.",
+		Example: "  # what would be deleted\n  kubectl winnet cleanup --dry-run\n\n" +
+			"  # delete the debug pods in one namespace only\n  kubectl winnet cleanup --debug-namespace winnet-debug",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := debugpod.SweepOptions{}
+			switch dryRun {
+			case "none":
+			case "client":
+				o.DryRun = true
+			case "server":
+				o.DryRun, o.ServerDryRun = true, true
+			default:
+				return fmt.Errorf("--dry-run=%s: not a dry-run mode; use none, client or server", dryRun)
+			}
+			if cmd.Flags().Changed("debug-namespace") {
+				o.Namespace = ns
+			}
 			rc, err := flags.ToRESTConfig()
 			if err != nil {
 				return fmt.Errorf("loading your kubeconfig: %w", err)
@@ -25,19 +43,32 @@ func newCleanupCmd(flags *genericclioptions.ConfigFlags, streams genericiooption
 			if err != nil {
 				return err
 			}
-			names, err := debugpod.CleanupAll(cmd.Context(), c, ns)
-			for _, n := range names {
-				fmt.Fprintf(streams.Out, "pod/%s deleted\n", n)
+			found, note, err := debugpod.CleanupAll(cmd.Context(), c, o)
+			if note != "" {
+				fmt.Fprintln(streams.ErrOut, "note: "+note)
+			}
+			suffix := ""
+			if o.DryRun {
+				suffix = " (dry run)"
+			}
+			for _, p := range found {
+				fmt.Fprintf(streams.Out, "pod/%s deleted from namespace %s%s\n", p.Name, p.Namespace, suffix)
 			}
 			if err != nil {
 				return err
 			}
-			if len(names) == 0 {
-				fmt.Fprintf(streams.ErrOut, "no debug pods found in namespace %s\n", ns)
+			if len(found) == 0 {
+				where := "any namespace you may list"
+				if o.Namespace != "" {
+					where = "namespace " + o.Namespace
+				}
+				fmt.Fprintf(streams.ErrOut, "no debug pods found in %s\n", where)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&ns, "debug-namespace", debugpod.DefaultNamespace, "Namespace holding the debug pods")
+	cmd.Flags().StringVar(&ns, "debug-namespace", debugpod.DefaultNamespace, "Sweep only this namespace (default: every namespace you may list pods in)")
+	cmd.Flags().StringVar(&dryRun, "dry-run", "none", `"client" lists the debug pods that would be deleted; "server" also asks the API server to admit the deletes`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -58,8 +59,15 @@ func (h *Handle) Cleanup(ctx context.Context, c kubernetes.Interface) error {
 // stop cleanly, and the kubelet kills the container on its next sync. The UID precondition
 // keeps us from deleting a different pod that reused the name.
 func deletePod(ctx context.Context, c kubernetes.Interface, ns, name, uid string) error {
+	return deletePodOpts(ctx, c, ns, name, uid, false)
+}
+
+func deletePodOpts(ctx context.Context, c kubernetes.Interface, ns, name, uid string, serverDryRun bool) error {
 	zero := int64(0)
 	opts := metav1.DeleteOptions{GracePeriodSeconds: &zero}
+	if serverDryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
 	if uid != "" {
 		u := types.UID(uid)
 		opts.Preconditions = &metav1.Preconditions{UID: &u}
@@ -72,29 +80,59 @@ func deletePod(ctx context.Context, c kubernetes.Interface, ns, name, uid string
 	return apiError(fmt.Sprintf("deleting the debug pod %s/%s (remove it later with `kubectl winnet cleanup`)", ns, name), "delete", ns, err)
 }
 
-// CleanupAll deletes every debug pod in namespace (those labelled managed-by kubectl-winnet),
-// kept ones included, and returns the names it deleted. It is the `kubectl winnet cleanup`
-// command; unlike Cleanup it honours ctx, so Ctrl-C stops it.
-func CleanupAll(ctx context.Context, c kubernetes.Interface, namespace string) ([]string, error) {
-	if namespace == "" {
-		namespace = DefaultNamespace
-	}
+// SweepOptions selects what CleanupAll removes.
+type SweepOptions struct {
+	// Namespace limits the sweep to one namespace. Empty sweeps every namespace the user may
+	// list pods in: the whole cluster when allowed, else DefaultNamespace.
+	Namespace string
+	// DryRun names what would be deleted and deletes nothing. With ServerDryRun the API
+	// server is asked to delete without persisting (admission and RBAC are checked).
+	DryRun       bool
+	ServerDryRun bool
+}
+
+// PodRef names one debug pod a sweep found.
+type PodRef struct{ Namespace, Name string }
+
+func (r PodRef) String() string { return r.Namespace + "/" + r.Name }
+
+// CleanupAll deletes every debug pod (those labelled managed-by kubectl-winnet), kept ones
+// included, and returns those it deleted (or, dry run, would delete). Pods are all the plugin
+// creates, so they are all it removes. note says when the sweep was narrowed because the user
+// may not list pods cluster-wide. It is the `kubectl winnet cleanup` command; unlike Cleanup
+// it honours ctx, so Ctrl-C stops it.
+func CleanupAll(ctx context.Context, c kubernetes.Interface, o SweepOptions) (found []PodRef, note string, err error) {
 	sel := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue}).String()
-	list, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
-	if err != nil {
-		return nil, apiError(fmt.Sprintf("listing debug pods in namespace %s", namespace), "list", namespace, err)
+	ns := o.Namespace
+	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil && ns == metav1.NamespaceAll && apierrors.IsForbidden(err) {
+		// Cluster-wide list refused: the debug namespace is where our pods live by default.
+		ns = DefaultNamespace
+		note = fmt.Sprintf("you may not list pods in every namespace, so only namespace %s was swept; name another with --debug-namespace", ns)
+		list, err = c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	}
-	var deleted []string
+	if err != nil {
+		where := "namespace " + ns
+		if ns == metav1.NamespaceAll {
+			where = "every namespace"
+		}
+		return nil, note, apiError("listing debug pods in "+where, "list", ns, err)
+	}
 	var errs []error
 	for _, p := range list.Items {
 		if p.Labels[LabelManagedBy] != ManagedByValue { // a fake client may ignore the selector
 			continue
 		}
-		if err := deletePod(ctx, c, namespace, p.Name, string(p.UID)); err != nil {
+		ref := PodRef{Namespace: p.Namespace, Name: p.Name}
+		if o.DryRun && !o.ServerDryRun {
+			found = append(found, ref)
+			continue
+		}
+		if err := deletePodOpts(ctx, c, p.Namespace, p.Name, string(p.UID), o.ServerDryRun); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		deleted = append(deleted, p.Name)
+		found = append(found, ref)
 	}
-	return deleted, errors.Join(errs...)
+	return found, note, errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -106,20 +107,60 @@ func TestCleanupAll(t *testing.T) {
 		labelled("winnet-n3-ccccc", "other-ns", false),
 		other,
 	)
-	got, err := CleanupAll(context.Background(), c, "")
-	if err != nil {
-		t.Fatal(err)
+	refs := func(fs []PodRef) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.String())
+		}
+		sort.Strings(out)
+		return out
 	}
-	sort.Strings(got)
-	if want := []string{"winnet-n1-aaaaa", "winnet-n2-bbbbb"}; !reflect.DeepEqual(want, got) {
-		t.Errorf("deleted %q, want %q", got, want)
+	inNS := []string{ns + "/winnet-n1-aaaaa", ns + "/winnet-n2-bbbbb"}
+	elsewhere := []string{"other-ns/winnet-n3-ccccc"}
+	all := append(slices.Clone(elsewhere), inNS...) // sorted
+
+	// A dry run names every debug pod in every namespace and deletes none.
+	found, note, err := CleanupAll(context.Background(), c, SweepOptions{DryRun: true})
+	if err != nil || note != "" || !reflect.DeepEqual(refs(found), all) {
+		t.Fatalf("dry run: %q, note %q, %v; want %q", refs(found), note, err, all)
 	}
-	if !podExists(t, c, "app") {
-		t.Error("deleted a pod that is not ours")
+	for _, name := range []string{"winnet-n1-aaaaa", "winnet-n2-bbbbb"} {
+		if !podExists(t, c, name) {
+			t.Errorf("dry run deleted %s", name)
+		}
+	}
+
+	// One namespace named: the others are left alone.
+	found, _, err = CleanupAll(context.Background(), c, SweepOptions{Namespace: ns})
+	if err != nil || !reflect.DeepEqual(refs(found), inNS) {
+		t.Fatalf("namespace %s: %q, %v; want %q", ns, refs(found), err, inNS)
 	}
 	if _, err := c.Tracker().Get(podsGVR, "other-ns", "winnet-n3-ccccc"); err != nil {
 		t.Errorf("deleted a debug pod in another namespace: %v", err)
 	}
+	if !podExists(t, c, "app") {
+		t.Error("deleted a pod that is not ours")
+	}
+
+	// Every namespace: the rest goes.
+	found, _, err = CleanupAll(context.Background(), c, SweepOptions{})
+	if err != nil || !reflect.DeepEqual(refs(found), elsewhere) {
+		t.Fatalf("every namespace: %q, %v; want %q", refs(found), err, elsewhere)
+	}
+
+	t.Run("cluster-wide list refused: the debug namespace is swept and the note says so", func(t *testing.T) {
+		c := newClient(labelled("winnet-n1-aaaaa", DefaultNamespace, false))
+		c.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			if a.GetNamespace() == "" {
+				return true, nil, apierrors.NewForbidden(podsGVR.GroupResource(), "", errors.New("cannot list resource \"pods\" at the cluster scope"))
+			}
+			return false, nil, nil
+		})
+		found, note, err := CleanupAll(context.Background(), c, SweepOptions{})
+		if err != nil || len(found) != 1 || found[0].Name != "winnet-n1-aaaaa" || !strings.Contains(note, DefaultNamespace) {
+			t.Errorf("CleanupAll() = %v, note %q, %v", found, note, err)
+		}
+	})
 
 	t.Run("one refused delete does not stop the others", func(t *testing.T) {
 		c := newClient(labelled("winnet-n1-aaaaa", ns, false), labelled("winnet-n2-bbbbb", ns, false))
@@ -129,9 +170,9 @@ func TestCleanupAll(t *testing.T) {
 			}
 			return false, nil, nil
 		})
-		got, err := CleanupAll(context.Background(), c, ns)
-		if !reflect.DeepEqual(got, []string{"winnet-n2-bbbbb"}) || err == nil || !strings.Contains(err.Error(), "winnet-n1-aaaaa") {
-			t.Errorf("CleanupAll() = %q, %v", got, err)
+		got, _, err := CleanupAll(context.Background(), c, SweepOptions{Namespace: ns})
+		if !reflect.DeepEqual(got, []PodRef{{ns, "winnet-n2-bbbbb"}}) || err == nil || !strings.Contains(err.Error(), "winnet-n1-aaaaa") {
+			t.Errorf("CleanupAll() = %v, %v", got, err)
 		}
 	})
 }
