@@ -240,7 +240,8 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 			p.Done("")
 		}
 	}
-	if runErr != nil {
+	var partial *diagnose.PartialError
+	if runErr != nil && !(errors.As(runErr, &partial) && res != nil) {
 		if ctx.Err() != nil && parent.Err() == nil {
 			return fmt.Errorf("interrupted; the debug pod was removed: %w", runErr)
 		}
@@ -257,6 +258,9 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 			return err
 		}
 		p.Info("bundle written to %s (re-analyze it with: kubectl winnet analyze %s)", o.bundle, o.bundle)
+	}
+	if partial != nil {
+		return partial // exit 1 after the report: the diagnosis is not complete
 	}
 	return failOn(res.Report, o.failOn)
 }

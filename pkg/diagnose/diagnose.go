@@ -139,15 +139,22 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	}
 	args = append(args, probeArgs(plan.Specs(), podIP)...)
 	snap, err := collect(ctx, runner, args, tgt.Node.Name, cfg.CollectorLog, p)
-	if err != nil {
+	var partial *PartialError
+	switch {
+	case err != nil && snap != nil && ctx.Err() == nil:
+		// The collector said hello, then stopped: what it sent is still evidence.
+		partial = &PartialError{Node: tgt.Node.Name, Cause: err}
+		p.Fail(fmt.Sprintf("stopped before it finished; analyzing the %d artifacts that arrived", len(snap.Have)))
+	case err != nil:
 		p.Fail("")
 		return nil, cleanup, err
+	default:
+		collector := "collector already on the node, verified"
+		if runner.Uploaded {
+			collector = fmt.Sprintf("collector uploaded (%.1f MB) and verified", float64(runner.UploadBytes)/1e6)
+		}
+		p.Done(fmt.Sprintf("%d artifacts, %d source errors; %s", len(snap.Have), len(snap.Errors), collector))
 	}
-	collector := "collector already on the node, verified"
-	if runner.Uploaded {
-		collector = fmt.Sprintf("collector uploaded (%.1f MB) and verified", float64(runner.UploadBytes)/1e6)
-	}
-	p.Done(fmt.Sprintf("%d artifacts, %d source errors; %s", len(snap.Have), len(snap.Errors), collector))
 	phase("collect", start)
 
 	start = time.Now()
@@ -171,8 +178,28 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 		RoundTrips: runner.RoundTrips, Uploaded: runner.Uploaded, UploadBytes: runner.UploadBytes}
 	phase("analyze", start)
 	rep.Timings = timings
-	return &Result{Report: rep, Snapshot: snap, Cluster: cl}, cleanup, nil
+	res = &Result{Report: rep, Snapshot: snap, Cluster: cl}
+	if partial != nil {
+		rep.Incomplete = partial.Cause.Error()
+		return res, cleanup, partial
+	}
+	return res, cleanup, nil
 }
+
+// PartialError is a collection that stopped before its end (the collector crashed or was
+// killed, or its stream broke) after it had sent something. Run returns it with a Result
+// built from what arrived: render that, then report the error.
+type PartialError struct {
+	Node  string
+	Cause error
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("the diagnosis is incomplete: %v\nthe report above holds only what the collector on node %s sent before it stopped; "+
+		"rerun, and if it stops again, the collector log above says where (--bundle FILE keeps what arrived, for kubectl winnet analyze)", e.Cause, e.Node)
+}
+
+func (e *PartialError) Unwrap() error { return e.Cause }
 
 // probeArgs are the collector flags for the planned probes: from inside the pod when there is
 // one with an IP (its compartment is found by that IP), else from the node.
@@ -227,18 +254,24 @@ func collect(ctx context.Context, r *nodeexec.Runner, args []string, node string
 	_ = pw.Close()
 	decErr := <-decoded
 	snap := b.Snapshot()
+	// Once the collector has said hello, what it sent is returned with the error, for a
+	// partial report; before that there is nothing to analyze.
+	some := snap
+	if snap.Collector == nil {
+		some = nil
+	}
 	switch {
 	case runErr != nil:
 		if t := strings.TrimSpace(tail.String()); t != "" {
-			return nil, fmt.Errorf("%w\ncollector log (last lines):\n%s", runErr, t)
+			return some, fmt.Errorf("%w\ncollector log (last lines):\n%s", runErr, t)
 		}
-		return nil, runErr
+		return some, runErr
 	case decErr != nil:
-		return nil, fmt.Errorf("reading the collector's output from node %s: %w", node, decErr)
+		return some, fmt.Errorf("reading the collector's output from node %s: %w", node, decErr)
 	case snap.Collector == nil:
 		return nil, fmt.Errorf("%w: no hello record from node %s", ErrIncompleteStream, node)
 	case snap.Done == nil:
-		return nil, fmt.Errorf("%w: no done record from node %s (it may have crashed or been killed)", ErrIncompleteStream, node)
+		return snap, fmt.Errorf("%w: no done record from node %s (it may have crashed or been killed)", ErrIncompleteStream, node)
 	}
 	return snap, nil
 }

@@ -71,6 +71,11 @@ func renderTable(out io.Writer, r *Report, wide bool) error {
 		coll = r.Collector.CollectorVersion + " (" + r.Collector.Backend + ", sha256 " + short(r.Collector.SHA256, 12) + ")"
 	}
 	p("Versions:\tplugin %s, collector %s\n", r.Plugin.Version, coll)
+	if r.Incomplete != "" {
+		// First line of the cause: the collector's log tail is in the error on stderr.
+		cause, _, _ := strings.Cut(r.Incomplete, "\n")
+		p("INCOMPLETE:\tcollection stopped early (%s); what was not received is not proven absent\n", cause)
+	}
 	p("\n")
 
 	section()

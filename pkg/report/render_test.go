@@ -127,3 +127,30 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// A report from a collection that stopped early says so at the top, in every format.
+func TestIncompleteReportSaysSo(t *testing.T) {
+	r := sample()
+	r.Incomplete = "the collector on node win-1 exited with code 2\ncollector log (last lines):\npanic: x"
+	var table, js bytes.Buffer
+	if err := Render(&table, r, "table"); err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(table.String(), "FINDINGS")
+	if !strings.Contains(head, "INCOMPLETE:") || !strings.Contains(head, "exited with code 2") || strings.Contains(head, "panic: x") {
+		t.Errorf("table head must name the cause's first line only:\n%s", head)
+	}
+	if err := Render(&js, r, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Incomplete string `json:"incomplete"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil || !strings.HasPrefix(got.Incomplete, "the collector on node win-1 exited") {
+		t.Errorf("json incomplete = %q (%v)", got.Incomplete, err)
+	}
+	table.Reset()
+	if err := Render(&table, sample(), "table"); err != nil || strings.Contains(table.String(), "INCOMPLETE") {
+		t.Errorf("a complete report is marked incomplete (%v)", err)
+	}
+}

@@ -37,6 +37,9 @@ type Report struct {
 	Errors      []snapshot.SourceError `json:"collectorErrors,omitempty"`
 	Timings     []Timing               `json:"timings,omitempty"`
 	DebugPod    *DebugPod              `json:"debugPod,omitempty"`
+	// Incomplete says why collection stopped before its end: the report holds only what
+	// arrived before, and an artifact absent from it was not proven absent on the node.
+	Incomplete string `json:"incomplete,omitempty"`
 }
 
 // Versions names the plugin build and the collector it carries.

@@ -17,15 +17,24 @@ import (
 const DelayFile = "replay-delay"
 
 func delayFromFile(path string) (collector.Source, error) {
+	d, err := durationFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return DelaySource(d), nil
+}
+
+// durationFile reads a knob file that holds one Go duration.
+func durationFile(path string) (time.Duration, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, fmt.Errorf("%s must hold a duration such as 60s: %w", path, err)
+		return 0, fmt.Errorf("%s must hold a duration such as 2s: %w", path, err)
 	}
-	return DelaySource(d), nil
+	return d, nil
 }
 
 // DelaySource returns a source that waits for d and emits nothing.

@@ -182,7 +182,15 @@ func Sources(dir string, log io.Writer, requested ...probe.Target) ([]collector.
 		sources = append(sources, src)
 	}
 
-	known := map[string]bool{ProbesFile: true, FilesDir: true, ToolsDir: true, DelayFile: true}
+	if e, ok := present[CrashFile]; ok && !e.IsDir() {
+		src, err := crashFromFile(filepath.Join(dir, CrashFile))
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, src)
+	}
+
+	known := map[string]bool{ProbesFile: true, FilesDir: true, ToolsDir: true, DelayFile: true, CrashFile: true}
 	for _, af := range artifactFiles {
 		known[af.file] = true
 	}
