@@ -26,6 +26,7 @@ import (
 
 	"github.com/kubectl-winnet/winnet/hack/e2e/env"
 	"github.com/kubectl-winnet/winnet/hack/e2e/simnode"
+	"github.com/kubectl-winnet/winnet/pkg/collector/replay"
 	"sigs.k8s.io/yaml"
 )
 
@@ -60,10 +61,28 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(slow)
+	brief, err := slowScenario("healthy-l2bridge", "4s")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(brief)
+	crashing, err := scenarioWith("kube-dns-lb-missing", replay.CrashFile, "1s")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(crashing)
 	nodes := []simnode.NodeSpec{
 		{Name: winNode, OS: "windows", Scenario: "kube-dns-lb-missing"},
 		{Name: slowWinNode, OS: "windows", Scenario: slow},
 		{Name: linuxNode, OS: "linux"},
+		// The fault matrix's nodes (faults_e2e_test.go).
+		{Name: downWinNode, OS: "windows", NotReady: true},
+		{Name: noPullWinNode, OS: "windows", PodState: "ImagePullBackOff"},
+		{Name: stuckWinNode, OS: "windows", PodState: stuckState},
+		{Name: briefWinNode, OS: "windows", Scenario: brief},
+		{Name: crashWinNode, OS: "windows", Scenario: crashing},
 	}
 	scenarios := []string{"kube-dns-lb-missing"}
 	// The path cases each run on a node of their own, with their objects in a namespace of
@@ -93,14 +112,19 @@ func run(m *testing.M) int {
 // slowScenario copies a scenario and makes its replay take delay, so a run can be interrupted
 // while the collector is still working.
 func slowScenario(name, delay string) (string, error) {
-	dir, err := os.MkdirTemp("", "winnet-slow-")
+	return scenarioWith(name, replay.DelayFile, delay)
+}
+
+// scenarioWith copies a scenario and adds one replay knob file (replay.DelayFile, replay.CrashFile).
+func scenarioWith(name, file, content string) (string, error) {
+	dir, err := os.MkdirTemp("", "winnet-scenario-")
 	if err != nil {
 		return "", err
 	}
 	if err := os.CopyFS(dir, os.DirFS(env.ScenarioPath(name))); err != nil {
 		return "", err
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "replay-delay"), []byte(delay), 0o644)
+	return dir, os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644)
 }
 
 // pluginBinary is WINNET_E2E_PLUGIN (set by make e2e) or a fresh build with a Linux collector.
@@ -347,17 +371,22 @@ func TestUserWithoutExecPermission(t *testing.T) {
 	})
 }
 
-func TestSIGINTDuringCollectionLeavesNothing(t *testing.T) {
-	ctx := context.Background()
+// createPodOn starts a Windows pod in namespace shop on node, with the IP the node reports.
+func createPodOn(t *testing.T, name, node, ip string) {
+	t.Helper()
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "slow-0", Namespace: "shop", Annotations: map[string]string{"sim.winnet.dev/pod-ip": "10.244.1.5"}},
-		Spec: corev1.PodSpec{NodeName: slowWinNode, OS: &corev1.PodOS{Name: corev1.Windows},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Annotations: map[string]string{simnode.AnnotationPodIP: ip}},
+		Spec: corev1.PodSpec{NodeName: node, OS: &corev1.PodOS{Name: corev1.Windows},
 			Containers: []corev1.Container{{Name: "app", Image: "mcr.microsoft.com/windows/nanoserver:ltsc2022"}}},
 	}
-	if _, err := world.Client.CoreV1().Pods("shop").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	if _, err := world.Client.CoreV1().Pods("shop").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitRunning(t, "shop", "slow-0")
+	waitRunning(t, "shop", name)
+}
+
+func TestSIGINTDuringCollectionLeavesNothing(t *testing.T) {
+	createPodOn(t, "slow-0", slowWinNode, "10.244.1.5")
 	cmd := kubectlCmd(kubeconfig, "winnet", "diagnose", "pod/slow-0", "-n", "shop")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb

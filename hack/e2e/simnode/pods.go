@@ -213,7 +213,7 @@ func (s *Sim) ensurePod(pod *corev1.Pod, node *simNode) (*podState, error) {
 		s.pods[pod.UID] = st
 		s.byKey[key] = pod.UID
 	}
-	running := pod.Annotations[AnnotationState] == "" && !st.deadline
+	running := waitState(pod, node) == "" && !st.deadline
 	if running && !st.running {
 		if err := os.MkdirAll(filepath.Join(st.sandbox, "hpc"), 0o755); err != nil {
 			return nil, fmt.Errorf("creating the pod's sandbox folder: %w", err)
@@ -227,6 +227,18 @@ func (s *Sim) ensurePod(pod *corev1.Pod, node *simNode) (*podState, error) {
 	}
 	st.running = running
 	return st, nil
+}
+
+// waitState is the waiting reason the pod's containers are held in: the pod's own annotation,
+// else its node's PodState; "" lets them run.
+func waitState(pod *corev1.Pod, node *simNode) string {
+	if s := pod.Annotations[AnnotationState]; s != "" {
+		return s
+	}
+	if node != nil {
+		return node.spec.PodState
+	}
+	return ""
 }
 
 // sandboxName keys the sandbox folder by pod UID; clients that set no UID (fakes) fall back
@@ -300,7 +312,7 @@ func (s *Sim) desiredStatus(pod *corev1.Pod, st *podState) *corev1.PodStatus {
 	// Start from the current status: the API server owns some fields (qosClass) and refuses
 	// updates that drop them.
 	status := pod.Status.DeepCopy()
-	state := pod.Annotations[AnnotationState]
+	state := waitState(pod, st.node)
 	status.ObservedGeneration = pod.Generation
 	status.HostIP = "127.0.0.1"
 	status.HostIPs = []corev1.HostIP{{IP: "127.0.0.1"}}

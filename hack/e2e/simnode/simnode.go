@@ -68,6 +68,10 @@ type NodeSpec struct {
 	NotReady bool
 	// NotReadyMessage overrides the Ready condition's message when NotReady.
 	NotReadyMessage string
+	// PodState holds every pod on this node in that waiting state, as AnnotationState does for
+	// one pod: a node whose registry lacks the debug image (ImagePullBackOff), or whose runtime
+	// never gets the container created (ContainerCreating).
+	PodState string
 	// Scenario is the replay folder the collector reads on this node
 	// (WINNET_COLLECTOR_REPLAY); relative paths are made absolute.
 	Scenario string

@@ -253,7 +253,8 @@ func TestRegistersNodes(t *testing.T) {
 
 func TestPodStatus(t *testing.T) {
 	pki := newPKI(t)
-	sim, client := startSim(t, pki, NodeSpec{Name: "win", OS: "windows"}, NodeSpec{Name: "win2", OS: "windows"}, NodeSpec{Name: "sick", OS: "windows", NotReady: true})
+	sim, client := startSim(t, pki, NodeSpec{Name: "win", OS: "windows"}, NodeSpec{Name: "win2", OS: "windows"}, NodeSpec{Name: "sick", OS: "windows", NotReady: true},
+		NodeSpec{Name: "nopull", OS: "windows", PodState: "ImagePullBackOff"})
 
 	t.Run("running with generated IP", func(t *testing.T) {
 		if _, err := client.CoreV1().Pods("ns").Create(t.Context(), newPod("ns", "a", "uid-a", "win", nil), metav1.CreateOptions{}); err != nil {
@@ -327,6 +328,26 @@ func TestPodStatus(t *testing.T) {
 				}
 				waitPod(t, client, "ns", name, "Running", isRunning)
 			})
+		}
+	})
+	t.Run("a node's PodState holds every pod on it, unless the pod says otherwise", func(t *testing.T) {
+		if _, err := client.CoreV1().Pods("ns").Create(t.Context(), newPod("ns", "held", "uid-held", "nopull", nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		p := waitPod(t, client, "ns", "held", "waiting", func(p *corev1.Pod, err error) bool {
+			return err == nil && len(p.Status.ContainerStatuses) == 1
+		})
+		if cs := p.Status.ContainerStatuses[0]; p.Status.Phase != corev1.PodPending || cs.State.Waiting == nil || cs.State.Waiting.Reason != "ImagePullBackOff" {
+			t.Errorf("pod on a node that cannot pull: phase %s, container %+v", p.Status.Phase, cs)
+		}
+		if _, err := client.CoreV1().Pods("ns").Create(t.Context(), newPod("ns", "own", "uid-own", "nopull", map[string]string{AnnotationState: "CreateContainerError"}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		p = waitPod(t, client, "ns", "own", "waiting", func(p *corev1.Pod, err error) bool {
+			return err == nil && len(p.Status.ContainerStatuses) == 1
+		})
+		if cs := p.Status.ContainerStatuses[0]; cs.State.Waiting == nil || cs.State.Waiting.Reason != "CreateContainerError" {
+			t.Errorf("the pod's own state must win over its node's: %+v", cs)
 		}
 	})
 	t.Run("not ready node leaves pods pending", func(t *testing.T) {
