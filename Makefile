@@ -21,8 +21,8 @@ COLLECTOR_BUDGET := 1700000
 # the default minute spent on a 16 KB seed stalls a short run.
 FUZZ_TARGETS := ./pkg/wire:FuzzDecoder ./pkg/target:FuzzParse ./pkg/pathplan:FuzzParseTarget \
 	./pkg/podexec:FuzzParsers ./pkg/snapshot:FuzzBuilder ./pkg/ingest:FuzzRecognize \
-	./pkg/ingest:FuzzCollection ./pkg/analyze:FuzzAnalyzeDump ./pkg/collector/probe:FuzzParseReply \
-	./pkg/collector/redact:FuzzText ./pkg/collector/winsrc:FuzzParseEventXML \
+	./pkg/ingest:FuzzCollection ./pkg/analyze:FuzzAnalyzeDump ./pkg/bundle:FuzzReadArchive ./pkg/collector/probe:FuzzParseReply \
+	./pkg/collector/redact:FuzzText ./pkg/collector/redact:FuzzPlanted ./pkg/collector/winsrc:FuzzParseEventXML \
 	./hack/e2e/simnode/wincmd:FuzzCmdScript
 FUZZTIME ?= 8s
 

@@ -32,7 +32,7 @@ import (
 const scenario = "../../hack/scenarios/kube-dns-lb-missing"
 
 // collectorRecords builds the stream a collector on the scenario's node would send.
-func collectorRecords(t *testing.T) []wire.Record {
+func collectorRecords(t testing.TB) []wire.Record {
 	t.Helper()
 	var buf bytes.Buffer
 	enc := wire.NewEncoder(&buf)
@@ -82,7 +82,7 @@ func clusterFacts() (*facts.Cluster, *corev1.Pod) {
 
 // diagnosis builds what diagnose.Run returns: a snapshot with its raw records, cluster facts,
 // and the report.
-func diagnosis(t *testing.T) (*snapshot.Snapshot, *facts.Cluster, *report.Report) {
+func diagnosis(t testing.TB) (*snapshot.Snapshot, *facts.Cluster, *report.Report) {
 	t.Helper()
 	b := snapshot.NewBuilder("win-node-1")
 	for _, r := range collectorRecords(t) {
@@ -334,4 +334,35 @@ func TestReadRejects(t *testing.T) {
 	if err != nil || len(c.Records) != 1 {
 		t.Errorf("nested bundle: %+v, %v", c, err)
 	}
+}
+
+// FuzzReadArchive feeds damaged bundles to both readers of a bundle: bundle.ReadArchive and
+// analyze's ingest (which also opens .tar.gz and .zip archives of pasted dumps). Neither may
+// panic; a refusal must say what it refused.
+func FuzzReadArchive(f *testing.F) {
+	snap, cl, rep := diagnosis(f)
+	p := filepath.Join(f.TempDir(), "seed.tar.gz")
+	if err := bundle.Write(p, bundle.FromDiagnosis(snap, cl, rep, "v0.test", time.Unix(1700000000, 0)), false); err != nil {
+		f.Fatal(err)
+	}
+	seed, err := os.ReadFile(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add(seed[:len(seed)/2])
+	f.Add([]byte{0x1f, 0x8b})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := bundle.ReadArchive(bytes.NewReader(data)); err != nil && err.Error() == "" {
+			t.Error("a refusal without a message")
+		}
+		dir := t.TempDir()
+		p := filepath.Join(dir, "bundle.tar.gz")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ingest.Load([]string{p}, ingest.Options{}); err != nil && err.Error() == "" {
+			t.Error("ingest refused without a message")
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -108,7 +109,7 @@ func TestEveryRuleIsExercised(t *testing.T) {
 }
 
 // readPairs reads "<fixture> <text>" lines; # starts a comment.
-func readPairs(t *testing.T, path string) map[string][]string {
+func readPairs(t testing.TB, path string) map[string][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -227,6 +228,46 @@ func FuzzText(f *testing.F) {
 		}
 		if n > 0 && !strings.Contains(got, MarkerPrefix) {
 			t.Errorf("%d replacements but no marker in %q", n, got)
+		}
+	})
+}
+
+// FuzzPlanted redacts every fixture with planted secrets (a kubeconfig, CNI and cloud configs,
+// kubelet logs, a start script, env files, YAML secret blocks) surrounded by fuzzed lines, as
+// a log tail or a concatenated dump puts them: no planted value may survive, whatever the
+// text around it.
+func FuzzPlanted(f *testing.F) {
+	planted := readPairs(f, filepath.Join("testdata", "planted.txt"))
+	var names []string
+	for name := range planted {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	docs := map[string]string{}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		docs[name] = string(b)
+	}
+	for i := range names {
+		f.Add(uint8(i), "", "")
+	}
+	f.Add(uint8(0), "password: |", "-----END PRIVATE KEY-----")
+	f.Add(uint8(1), `{"token": "`, `"}`)
+	f.Fuzz(func(t *testing.T, pick uint8, before, after string) {
+		name := names[int(pick)%len(names)]
+		for _, s := range planted[name] {
+			if strings.Contains(before, s) || strings.Contains(after, s) {
+				return // the fuzzer copied a planted value into the noise: not a leak of the fixture's
+			}
+		}
+		got, _ := Text(before + "\n" + docs[name] + "\n" + after)
+		for _, s := range planted[name] {
+			if strings.Contains(got, s) {
+				t.Errorf("%s: planted value %q survived redaction with %q before and %q after", name, s, before, after)
+			}
 		}
 	})
 }
