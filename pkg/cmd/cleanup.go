@@ -19,21 +19,14 @@ func newCleanupCmd(flags *genericclioptions.ConfigFlags, streams genericiooption
 			"namespace you may list pods in (only the debug namespace when you may not list cluster-wide).\n" +
 			"Debug pods are all kubectl winnet creates on a cluster.",
 		Example: "  # what would be deleted\n  kubectl winnet cleanup --dry-run\n\n" +
-			"  # delete the debug pods in one namespace only\n  kubectl winnet cleanup --debug-namespace winnet-debug",
+			"  # delete the debug pods in one namespace only\n  kubectl winnet cleanup --debug-namespace winnet-system",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := debugpod.SweepOptions{}
-			switch dryRun {
-			case "none":
-			case "client":
-				o.DryRun = true
-			case "server":
-				o.DryRun, o.ServerDryRun = true, true
+			o := debugpod.SweepOptions{Namespace: ns, DryRun: debugpod.DryRun(dryRun)}
+			switch o.DryRun {
+			case debugpod.DryRunNone, debugpod.DryRunClient, debugpod.DryRunServer:
 			default:
 				return fmt.Errorf("--dry-run=%s: not a dry-run mode; use none, client or server", dryRun)
-			}
-			if cmd.Flags().Changed("debug-namespace") {
-				o.Namespace = ns
 			}
 			rc, err := flags.ToRESTConfig()
 			if err != nil {
@@ -48,7 +41,7 @@ func newCleanupCmd(flags *genericclioptions.ConfigFlags, streams genericiooption
 				fmt.Fprintln(streams.ErrOut, "note: "+note)
 			}
 			suffix := ""
-			if o.DryRun {
+			if o.DryRun != debugpod.DryRunNone {
 				suffix = " (dry run)"
 			}
 			for _, p := range found {
@@ -67,8 +60,8 @@ func newCleanupCmd(flags *genericclioptions.ConfigFlags, streams genericiooption
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&ns, "debug-namespace", debugpod.DefaultNamespace, "Sweep only this namespace (default: every namespace you may list pods in)")
-	cmd.Flags().StringVar(&dryRun, "dry-run", "none", `"client" lists the debug pods that would be deleted; "server" also asks the API server to admit the deletes`)
+	cmd.Flags().StringVar(&ns, "debug-namespace", "", "Sweep only this namespace (default: every namespace you may list pods in, else "+debugpod.DefaultNamespace+")")
+	cmd.Flags().StringVar(&dryRun, "dry-run", string(debugpod.DryRunNone), `"client" lists the debug pods that would be deleted; "server" also asks the API server to admit the deletes`)
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	return cmd
 }

@@ -85,11 +85,19 @@ type SweepOptions struct {
 	// Namespace limits the sweep to one namespace. Empty sweeps every namespace the user may
 	// list pods in: the whole cluster when allowed, else DefaultNamespace.
 	Namespace string
-	// DryRun names what would be deleted and deletes nothing. With ServerDryRun the API
-	// server is asked to delete without persisting (admission and RBAC are checked).
-	DryRun       bool
-	ServerDryRun bool
+	DryRun    DryRun
 }
+
+// DryRun is kubectl's --dry-run: none deletes; client names what would be deleted and asks
+// nothing; server asks the API server to delete without persisting (RBAC and admission are
+// checked).
+type DryRun string
+
+const (
+	DryRunNone   DryRun = "none"
+	DryRunClient DryRun = "client"
+	DryRunServer DryRun = "server"
+)
 
 // PodRef names one debug pod a sweep found.
 type PodRef struct{ Namespace, Name string }
@@ -124,11 +132,11 @@ func CleanupAll(ctx context.Context, c kubernetes.Interface, o SweepOptions) (fo
 			continue
 		}
 		ref := PodRef{Namespace: p.Namespace, Name: p.Name}
-		if o.DryRun && !o.ServerDryRun {
+		if o.DryRun == DryRunClient {
 			found = append(found, ref)
 			continue
 		}
-		if err := deletePodOpts(ctx, c, p.Namespace, p.Name, string(p.UID), o.ServerDryRun); err != nil {
+		if err := deletePodOpts(ctx, c, p.Namespace, p.Name, string(p.UID), o.DryRun == DryRunServer); err != nil {
 			errs = append(errs, err)
 			continue
 		}

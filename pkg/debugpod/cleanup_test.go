@@ -120,7 +120,7 @@ func TestCleanupAll(t *testing.T) {
 	all := append(slices.Clone(elsewhere), inNS...) // sorted
 
 	// A dry run names every debug pod in every namespace and deletes none.
-	found, note, err := CleanupAll(context.Background(), c, SweepOptions{DryRun: true})
+	found, note, err := CleanupAll(context.Background(), c, SweepOptions{DryRun: DryRunClient})
 	if err != nil || note != "" || !reflect.DeepEqual(refs(found), all) {
 		t.Fatalf("dry run: %q, note %q, %v; want %q", refs(found), note, err, all)
 	}
@@ -148,6 +148,18 @@ func TestCleanupAll(t *testing.T) {
 		t.Fatalf("every namespace: %q, %v; want %q", refs(found), err, elsewhere)
 	}
 
+	t.Run("server dry run asks the API server not to persist the delete", func(t *testing.T) {
+		c := newClient(labelled("winnet-n1-aaaaa", ns, false))
+		var dry []string
+		c.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			dry = a.(k8stesting.DeleteAction).GetDeleteOptions().DryRun
+			return true, nil, nil // the server would keep the pod
+		})
+		found, _, err := CleanupAll(context.Background(), c, SweepOptions{Namespace: ns, DryRun: DryRunServer})
+		if err != nil || len(found) != 1 || !reflect.DeepEqual(dry, []string{metav1.DryRunAll}) {
+			t.Errorf("CleanupAll() = %v, %v; delete dryRun %q", found, err, dry)
+		}
+	})
 	t.Run("cluster-wide list refused: the debug namespace is swept and the note says so", func(t *testing.T) {
 		c := newClient(labelled("winnet-n1-aaaaa", DefaultNamespace, false))
 		c.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
