@@ -281,3 +281,58 @@ func TestTargetPodDeletedMidRun(t *testing.T) {
 	}
 	requireNoDebugPods(t)
 }
+
+// The API server dies mid-collection and comes back: the exec stream through it drops, what
+// arrived is reported as INCOMPLETE, and the delete waits for the server instead of leaving
+// the node-admin pod behind.
+func TestAPIServerRestartMidRun(t *testing.T) {
+	requireNoDebugPods(t)
+	r := startPlugin(t, "winnet", "diagnose", "node/"+slowWinNode)
+	r.waitFor(t, "· collecting: ")
+	world.Cluster.CrashAPIServer()
+	// Down long enough that the plugin's first delete attempts are refused.
+	time.Sleep(3 * time.Second)
+	if err := world.Cluster.RestartAPIServer(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	code := r.wait(t)
+	stderr := r.stderr.String()
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout.String(), stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"the diagnosis is incomplete", "the connection to the node dropped"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if !strings.Contains(r.stdout.String(), "INCOMPLETE:") {
+		t.Errorf("stdout lacks the INCOMPLETE line")
+	}
+	requireNoDebugPods(t)
+}
+
+// The API server restarts while the plugin waits for its debug pod: the wait goes on over a
+// new watch and ends as it would have (here at --timeout, the node never starting the pod).
+func TestAPIServerRestartWhileWaiting(t *testing.T) {
+	requireNoDebugPods(t)
+	r := startPlugin(t, "winnet", "diagnose", "node/"+stuckWinNode, "--timeout", "15s")
+	r.waitFor(t, "creating the debug pod's container")
+	world.Cluster.CrashAPIServer()
+	time.Sleep(2 * time.Second)
+	if err := world.Cluster.RestartAPIServer(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	code := r.wait(t)
+	stderr := r.stderr.String()
+	t.Logf("exit %d\nstderr:\n%s", code, stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"is still not running after 15s", "last state: Pending: " + stuckState} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	requireNoDebugPods(t)
+}

@@ -107,6 +107,13 @@ var ErrExists = errors.New("the bundle file already exists")
 // Write writes c to path as a .tar.gz, atomically. Without force an existing file is left
 // alone and ErrExists returned.
 func Write(dest string, c Contents, force bool) error {
+	return WriteTracking(dest, c, force, nil)
+}
+
+// WriteTracking is Write that hands the temporary file's path to track before writing it and
+// calls the returned release once the file is gone or in place: a caller that may exit
+// abruptly (a second Ctrl-C) removes what is still tracked on its way out. track may be nil.
+func WriteTracking(dest string, c Contents, force bool, track func(tmp string) (release func())) error {
 	if !force {
 		if _, err := os.Lstat(dest); err == nil {
 			return fmt.Errorf("writing the bundle to %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
@@ -118,6 +125,9 @@ func Write(dest string, c Contents, force bool) error {
 		return fmt.Errorf("creating the bundle in %s: %w; check that the folder exists and is writable", dir, err)
 	}
 	tmpName := tmp.Name()
+	if track != nil {
+		defer track(tmpName)()
+	}
 	done := false
 	defer func() {
 		if !done {

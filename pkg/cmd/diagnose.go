@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -169,6 +170,9 @@ func (o *diagnoseOptions) validate() error {
 	if o.deadline < time.Minute {
 		return fmt.Errorf("--debug-pod-deadline %s is too short for a diagnosis: use at least 1m", o.deadline)
 	}
+	if o.deadline > debugpod.MaxDeadline {
+		return fmt.Errorf("--debug-pod-deadline %s is longer than a node-admin pod should live: use at most %gh (the admission policy in manifests/admission.yaml refuses longer ones)", o.deadline, debugpod.MaxDeadline.Hours())
+	}
 	if o.bundle != "" {
 		// Checked before the run, so a diagnosis is not spent on a bundle that cannot be written.
 		if err := bundle.CheckDestination(o.bundle, o.force); err != nil {
@@ -194,7 +198,8 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 		return err
 	}
 
-	ctx, stop := signalContext(parent, o.streams)
+	pending := &pendingFiles{}
+	ctx, stop := signalContext(parent, o.streams, pending)
 	defer stop()
 
 	p := progress.New(o.streams.ErrOut, o.quiet)
@@ -254,7 +259,7 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	if o.bundle != "" {
-		if err := bundle.Write(o.bundle, bundle.FromDiagnosis(res.Snapshot, res.Cluster, res.Report, Version, time.Now()), o.force); err != nil {
+		if err := bundle.WriteTracking(o.bundle, bundle.FromDiagnosis(res.Snapshot, res.Cluster, res.Report, Version, time.Now()), o.force, pending.track); err != nil {
 			return err
 		}
 		p.Info("bundle written to %s (re-analyze it with: kubectl winnet analyze %s)", o.bundle, o.bundle)
@@ -277,8 +282,9 @@ func failOn(r *report.Report, threshold string) error {
 }
 
 // signalContext cancels on the first SIGINT/SIGTERM so the run unwinds and cleans up; a second
-// signal exits at once (the debug pod's activeDeadlineSeconds is the backstop then).
-func signalContext(parent context.Context, streams genericiooptions.IOStreams) (context.Context, func()) {
+// signal exits at once (the debug pod's activeDeadlineSeconds is the backstop then), removing
+// the half-written files in pending first, so nothing partial is left on disk.
+func signalContext(parent context.Context, streams genericiooptions.IOStreams, pending *pendingFiles) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(parent)
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -292,10 +298,45 @@ func signalContext(parent context.Context, streams genericiooptions.IOStreams) (
 		}
 		select {
 		case <-ch:
+			pending.removeAll()
 			fmt.Fprintln(streams.ErrOut, "exiting without cleanup; the debug pod deletes itself at its deadline, or run: kubectl winnet cleanup")
-			os.Exit(130)
+			exit(130)
 		case <-parent.Done():
 		}
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+// exit is os.Exit; tests replace it to watch the second-signal path.
+var exit = os.Exit
+
+// pendingFiles are temporary files being written (a bundle before its rename) that an abrupt
+// exit must remove.
+type pendingFiles struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+// track adds path until the returned release is called.
+func (p *pendingFiles) track(path string) (release func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.paths == nil {
+		p.paths = map[string]bool{}
+	}
+	p.paths[path] = true
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.paths, path)
+	}
+}
+
+// removeAll deletes every tracked file. It holds the lock until exit, so no writer can link a
+// file into place after its temporary was removed.
+func (p *pendingFiles) removeAll() {
+	p.mu.Lock()
+	for path := range p.paths {
+		_ = os.Remove(path)
+	}
 }

@@ -21,6 +21,9 @@ const (
 	// goneTimeout and goneInterval bound the wait for the deleted pod to disappear.
 	goneTimeout  = 10 * time.Second
 	goneInterval = 250 * time.Millisecond
+	// retryInterval paces delete attempts while the API server is unreachable (restarting,
+	// overloaded, a dropped connection); they go on until cleanupTimeout.
+	retryInterval = 500 * time.Millisecond
 )
 
 // Cleanup deletes the debug pod unless it is kept (created with Keep, or reused), and waits
@@ -41,6 +44,9 @@ func (h *Handle) Cleanup(ctx context.Context, c kubernetes.Interface) error {
 		p, err := pods.Get(ctx, h.name, metav1.GetOptions{})
 		if isGone(err) {
 			return true, nil
+		}
+		if transient(err) {
+			return false, nil
 		}
 		if err != nil {
 			return false, err
@@ -72,7 +78,18 @@ func deletePodOpts(ctx context.Context, c kubernetes.Interface, ns, name, uid st
 		u := types.UID(uid)
 		opts.Preconditions = &metav1.Preconditions{UID: &u}
 	}
-	err := c.CoreV1().Pods(ns).Delete(ctx, name, opts)
+	var err error
+	for {
+		err = c.CoreV1().Pods(ns).Delete(ctx, name, opts)
+		if !transient(err) {
+			break
+		}
+		// The API server may be restarting: a pod left behind is node-admin power, so keep
+		// trying while the caller's budget lasts.
+		if !sleepCtx(ctx, retryInterval) {
+			return apiError(fmt.Sprintf("deleting the debug pod %s/%s: the API server stayed unreachable for %s (remove the pod later with `kubectl winnet cleanup`; its activeDeadlineSeconds ends it meanwhile)", ns, name, cleanupTimeout), "delete", ns, err)
+		}
+	}
 	if err == nil || isGone(err) || isConflict(err) {
 		// Conflict: the UID precondition failed, so the pod under that name is not ours.
 		return nil

@@ -3,10 +3,14 @@ package debugpod
 import (
 	"context"
 	"errors"
+	"net"
+	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -187,4 +191,85 @@ func TestCleanupAll(t *testing.T) {
 			t.Errorf("CleanupAll() = %v, %v", got, err)
 		}
 	})
+}
+
+// An API server that refuses connections for a while (restarting) delays the delete; it does
+// not skip it.
+func TestCleanupRetriesWhileAPIServerIsDown(t *testing.T) {
+	c := newClient()
+	scriptWatch(c, func(int) []watch.Event { return []watch.Event{modified(pod(firstName, running(0)))} })
+	h, err := Ensure(context.Background(), c, Options{Node: windowsNode("n1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := &url.Error{Op: "Delete", URL: "https://127.0.0.1:6443/api/v1/namespaces/winnet-system/pods/" + firstName,
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	attempts := 0
+	c.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		attempts++
+		if attempts <= 3 {
+			return true, nil, refused
+		}
+		return false, nil, nil
+	})
+	if err := h.Cleanup(context.Background(), c); err != nil {
+		t.Fatalf("Cleanup() = %v, want success once the API server answers", err)
+	}
+	if attempts != 4 {
+		t.Errorf("%d delete attempts, want 4 (3 refused, then one that lands)", attempts)
+	}
+	if podExists(t, c, firstName) {
+		t.Error("the debug pod is still there")
+	}
+}
+
+func TestTransient(t *testing.T) {
+	gr := schema.GroupResource{Resource: "pods"}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
+		{&net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, true},
+		{apierrors.NewServiceUnavailable("starting"), true},
+		{apierrors.NewTooManyRequests("slow down", 1), true},
+		{apierrors.NewServerTimeout(gr, "delete", 1), true},
+		{apierrors.NewForbidden(gr, "x", errors.New("no")), false},
+		{apierrors.NewNotFound(gr, "x"), false},
+		{errors.New("some other failure"), false},
+	} {
+		if got := transient(tt.err); got != tt.want {
+			t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// A wait that meets a refused connection (the API server restarting) keeps waiting.
+func TestEnsureWaitsThroughAPIServerRestart(t *testing.T) {
+	c := newClient()
+	scriptWatch(c, func(int) []watch.Event { return []watch.Event{modified(pod(firstName, running(0)))} })
+	refusals := 0
+	c.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		// Only the wait's lists (by name), not the search for a kept pod before the create.
+		if a.(k8stesting.ListAction).GetListRestrictions().Fields.Empty() {
+			return false, nil, nil
+		}
+		if refusals < 2 {
+			refusals++
+			return true, nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		}
+		return false, nil, nil
+	})
+	var progress []string
+	h, err := Ensure(context.Background(), c, Options{Node: windowsNode("n1"), Progress: func(s string) { progress = append(progress, s) }})
+	if err != nil {
+		t.Fatalf("Ensure() = %v, want the pod once the API server answers", err)
+	}
+	if h.Name() != firstName || refusals != 2 {
+		t.Errorf("pod %q after %d refusals, want %q after 2", h.Name(), refusals, firstName)
+	}
+	if !slices.Contains(progress, "the API server is not answering; retrying until --timeout") {
+		t.Errorf("progress %q does not say the API server is not answering", progress)
+	}
 }

@@ -196,6 +196,15 @@ func (w *waiter) wait(ctx context.Context, c kubernetes.Interface) (*corev1.Pod,
 
 	for {
 		list, err := pods.List(wctx, metav1.ListOptions{FieldSelector: byName})
+		if transient(err) && wctx.Err() == nil {
+			// The API server is restarting or overloaded: the pod may still start, keep
+			// waiting until Timeout.
+			w.progress("the API server is not answering; retrying until --timeout")
+			if !sleepCtx(wctx, retryInterval) {
+				return nil, w.stopped(ctx)
+			}
+			continue
+		}
 		if err != nil {
 			if wctx.Err() != nil {
 				return nil, w.stopped(ctx)
@@ -216,6 +225,12 @@ func (w *waiter) wait(ctx context.Context, c kubernetes.Interface) (*corev1.Pod,
 		}
 
 		watcher, err := pods.Watch(wctx, metav1.ListOptions{FieldSelector: byName, ResourceVersion: list.ResourceVersion})
+		if transient(err) && wctx.Err() == nil {
+			if !sleepCtx(wctx, retryInterval) {
+				return nil, w.stopped(ctx)
+			}
+			continue
+		}
 		if err != nil {
 			if wctx.Err() != nil {
 				return nil, w.stopped(ctx)
@@ -233,10 +248,8 @@ func (w *waiter) wait(ctx context.Context, c kubernetes.Interface) (*corev1.Pod,
 		if pod != nil {
 			delay = rewatchMinDelay // the watch was useful: re-establish it quickly
 		}
-		select {
-		case <-wctx.Done():
+		if !sleepCtx(wctx, delay) {
 			return nil, w.stopped(ctx)
-		case <-time.After(delay):
 		}
 		delay = min(2*delay, rewatchMaxDelay)
 	}
@@ -421,3 +434,15 @@ func isGone(err error) bool { return apierrors.IsNotFound(err) }
 
 // isConflict reports a failed precondition: the name now belongs to another pod.
 func isConflict(err error) bool { return apierrors.IsConflict(err) }
+
+// sleepCtx waits d, or less when ctx ends first; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

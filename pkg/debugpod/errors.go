@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	"github.com/kubectl-winnet/winnet/pkg/usererr"
 )
@@ -120,6 +121,10 @@ func createError(o Options, err error) error {
 		return newError(ErrAdmissionDenied, err,
 			"namespace %[1]s has no default ServiceAccount yet (%[2]s); kube-controller-manager creates it shortly after the namespace: retry in a few seconds, or ask an admin to create it (kubectl create serviceaccount default -n %[1]s)",
 			ns, msg)
+	case strings.Contains(msg, "ValidatingAdmissionPolicy '"+AdmissionPolicyName+"'"):
+		return newError(ErrAdmissionDenied, err,
+			"winnet's own admission policy refused the debug pod in namespace %s (%s); it admits only the pod kubectl winnet builds by default: drop --image unless an admin added that image to allowedImages in manifests/admission.yaml, and keep --debug-pod-deadline within 1m to 4h",
+			ns, msg)
 	case apierrors.IsForbidden(err) && isRBACDenial(msg):
 		return forbiddenError("create", "pods", ns, err)
 	case apierrors.IsForbidden(err):
@@ -136,4 +141,16 @@ func createError(o Options, err error) error {
 			o.nodeName(), fields, advice)
 	}
 	return fmt.Errorf("creating the debug pod in namespace %s for node %s: %w", ns, o.nodeName(), err)
+}
+
+// transient reports an error that says nothing about the request, only that the API server
+// could not answer it now: refused or reset connections (a restart), an early EOF, 503, 429
+// and server-side timeouts. Trying again later may succeed.
+func transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
 }

@@ -45,6 +45,10 @@ const (
 
 	// DefaultDeadline bounds the debug pod's whole life (activeDeadlineSeconds).
 	DefaultDeadline = 30 * time.Minute
+	// MaxDeadline is the longest activeDeadlineSeconds manifests/admission.yaml admits.
+	MaxDeadline = 4 * time.Hour
+	// AdmissionPolicyName is the ValidatingAdmissionPolicy in manifests/admission.yaml.
+	AdmissionPolicyName = "winnet-debug-pods"
 	// DefaultTimeout bounds how long Ensure waits for the pod to be running.
 	DefaultTimeout = 5 * time.Minute
 )

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/httpstream"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -63,6 +64,10 @@ func (a *APIExecutor) Exec(ctx context.Context, pod *corev1.Pod, container strin
 		return fmt.Errorf("preparing exec into %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	if err != nil && ctx.Err() != nil {
+		// We cut the stream ourselves (Ctrl-C, a deadline): say so, not that it dropped.
+		return fmt.Errorf("exec into pod %s/%s stopped: %w", pod.Namespace, pod.Name, context.Cause(ctx))
+	}
 	return explainExecError(pod, err)
 }
 
@@ -87,6 +92,23 @@ func explainExecError(pod *corev1.Pod, err error) error {
 	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "error dialing backend") || strings.Contains(msg, "no route to host"):
 		return fmt.Errorf("the API server could not reach the kubelet on node %s to exec into %s/%s: %w\ncheck that the node is Ready and that the control plane can reach port 10250 on it",
 			pod.Spec.NodeName, pod.Namespace, pod.Name, err)
+	case streamDropped(err):
+		return fmt.Errorf("%w: exec into pod %s/%s on node %s broke off (%v)\nthe API server restarted, a proxy or load balancer in front of it cut a long-lived stream, or the node went away; "+
+			"check `kubectl get --raw /readyz` and the node, then rerun",
+			ErrStreamDropped, pod.Namespace, pod.Name, pod.Spec.NodeName, err)
 	}
 	return fmt.Errorf("exec into pod %s/%s: %w", pod.Namespace, pod.Name, err)
+}
+
+// ErrStreamDropped: the exec stream ended without the command's exit status.
+var ErrStreamDropped = errors.New("the connection to the node dropped")
+
+// streamDropped reports a stream that ended abruptly: a WebSocket closed without its close
+// frame (1006), a reset connection, an unexpected EOF. A command's own exit never looks like
+// this: it arrives as a status on the error channel.
+func streamDropped(err error) bool {
+	msg := err.Error()
+	return utilnet.IsConnectionReset(err) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(msg, "abnormal closure") || strings.Contains(msg, "unexpected EOF") ||
+		strings.Contains(msg, "connection reset by peer") || strings.Contains(msg, "use of closed network connection")
 }

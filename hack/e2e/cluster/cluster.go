@@ -73,6 +73,8 @@ type Cluster struct {
 	etcd      *process
 	apiserver *process
 
+	apiserverBin    string
+	apiserverPort   int
 	etcdURL         string
 	host            string
 	adminKubeconfig string
@@ -178,40 +180,71 @@ func (c *Cluster) startEtcd(ctx context.Context, bin string, timeout time.Durati
 }
 
 func (c *Cluster) startAPIServer(ctx context.Context, bin string, timeout time.Duration) error {
-	logPath := filepath.Join(c.workDir, "kube-apiserver.log")
+	c.apiserverBin = bin
 	for attempt := 1; ; attempt++ {
 		ports, err := freePorts(1)
 		if err != nil {
 			return err
 		}
-		cfg := apiserverConfig{
-			securePort: ports[0],
-			etcdURL:    c.etcdURL,
-			certDir:    c.pki.dir,
-			files:      c.pki.files,
-		}
-		c.host = localURL("https", cfg.securePort)
-		if err := c.setAdminClient(); err != nil {
-			return err
-		}
-		c.log.printf("starting kube-apiserver on %s (log: %s)", c.host, logPath)
-		if c.apiserver, err = startProcess("kube-apiserver", bin, apiserverArgs(cfg), logPath, attempt); err != nil {
-			return err
-		}
-		readyz := c.client.Discovery().RESTClient().Get().AbsPath("/readyz")
-		err = waitServing(ctx, c.apiserver, timeout, func(ctx context.Context) error {
-			_, err := readyz.DoRaw(ctx)
-			return err
-		})
+		err = c.runAPIServer(ctx, ports[0], attempt, timeout)
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, errExited) && attempt < startAttempts && addrInUse(logTail(logPath)) {
+		if errors.Is(err, errExited) && attempt < startAttempts && addrInUse(logTail(c.apiserverLog())) {
 			c.log.printf("kube-apiserver lost a port race, retrying with a new port")
 			continue
 		}
 		return fmt.Errorf("starting kube-apiserver: %w", err)
 	}
+}
+
+func (c *Cluster) apiserverLog() string { return filepath.Join(c.workDir, "kube-apiserver.log") }
+
+// runAPIServer starts kube-apiserver on port and waits until it is ready.
+func (c *Cluster) runAPIServer(ctx context.Context, port, attempt int, timeout time.Duration) error {
+	cfg := apiserverConfig{
+		securePort: port,
+		etcdURL:    c.etcdURL,
+		certDir:    c.pki.dir,
+		files:      c.pki.files,
+	}
+	c.apiserverPort = port
+	c.host = localURL("https", cfg.securePort)
+	if err := c.setAdminClient(); err != nil {
+		return err
+	}
+	c.log.printf("starting kube-apiserver on %s (log: %s)", c.host, c.apiserverLog())
+	var err error
+	if c.apiserver, err = startProcess("kube-apiserver", c.apiserverBin, apiserverArgs(cfg), c.apiserverLog(), attempt); err != nil {
+		return err
+	}
+	readyz := c.client.Discovery().RESTClient().Get().AbsPath("/readyz")
+	return waitServing(ctx, c.apiserver, timeout, func(ctx context.Context) error {
+		_, err := readyz.DoRaw(ctx)
+		return err
+	})
+}
+
+// CrashAPIServer kills kube-apiserver at once, as a crash or a node reboot would, leaving etcd
+// and every stored object in place. RestartAPIServer brings it back.
+func (c *Cluster) CrashAPIServer() {
+	if c.apiserver != nil && !c.apiserver.exited() {
+		kill(c.apiserver.cmd.Process)
+		<-c.apiserver.done
+		c.log.printf("kube-apiserver killed")
+	}
+}
+
+// RestartAPIServer starts kube-apiserver again on the port it had, so every kubeconfig and
+// client made before keeps working, and waits until it is ready. It kills a running one first.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	c.CrashAPIServer()
+	began := time.Now()
+	if err := c.runAPIServer(ctx, c.apiserverPort, 1, defaultReadyTimeout); err != nil {
+		return fmt.Errorf("restarting kube-apiserver on port %d: %w", c.apiserverPort, err)
+	}
+	c.log.printf("kube-apiserver ready again after %s", time.Since(began).Round(time.Millisecond))
+	return nil
 }
 
 // setAdminClient writes the admin kubeconfig for the current host and builds the clients from
