@@ -26,7 +26,7 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecoder ./pkg/target:FuzzParse ./pkg/pathplan:Fuz
 	./hack/e2e/simnode/wincmd:FuzzCmdScript
 FUZZTIME ?= 8s
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy fuzz cluster dist krew-validate clean
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy fuzz cluster dist krew-validate krew-install clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -74,10 +74,13 @@ dist: ## release archives for every krew platform and the krew manifest, in _out
 krew-validate: dist ## check the generated krew manifest with krew's own validator
 	go run sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION) -manifest _output/dist/winnet.yaml -skip-install -logtostderr=false -stderrthreshold=ERROR
 
+krew-install: dist ## install the built plugin with the real krew binary into a temp KREW_ROOT and run it through kubectl
+	KREW_VERSION=$(KREW_VERSION) hack/krew-install-test.sh
+
 wine-smoke: ## run the windows/amd64 collector under Wine (installs wine64 and mingw-w64 as root once)
 	hack/wine-smoke.sh
 
-test: vet collector unit fuzz e2e wine-smoke krew-validate ## everything CI runs: vet, unit, a short fuzz run, e2e, the Wine smoke test, the krew manifest
+test: vet collector unit fuzz e2e wine-smoke krew-validate krew-install ## everything CI runs: vet, unit, a short fuzz run, e2e, the Wine smoke test, the krew manifest and a krew install
 	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.tar.gz); echo "embedded collector: $$size bytes gzipped (budget $(COLLECTOR_BUDGET))"; \
 	  test $$size -le $(COLLECTOR_BUDGET) || { echo "the gzipped windows collector is $$size bytes, over its budget of $(COLLECTOR_BUDGET): find what grew with go tool nm -size -sort size (see TestCollectorSize in cmd/winnet-collector/size_test.go) and slim it, or raise COLLECTOR_BUDGET there and here if the growth is worth it"; exit 1; }
 

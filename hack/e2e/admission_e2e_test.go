@@ -164,3 +164,59 @@ func waitPolicy(t *testing.T, enforced bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// setupCluster runs `kubectl winnet setup --bind-group winnet-users` as the admin: the roles
+// bound to that group and the admission policy, enforced from here on (applying again is a
+// no-op, so any test may call it).
+func setupCluster(t *testing.T) {
+	t.Helper()
+	r := kubectl(t, kubeconfig, "winnet", "setup", "--bind-group", "winnet-users")
+	if r.code != 0 {
+		t.Fatalf("setup: exit %d\n%s", r.code, r.stderr)
+	}
+	waitPolicy(t, true)
+}
+
+// `kubectl winnet setup` against the real API server: a server dry run stores nothing; the real
+// run creates what a user in the bound group needs to diagnose end to end, under the policy.
+func TestSetup(t *testing.T) {
+	ctx := context.Background()
+	dry := kubectl(t, kubeconfig, "winnet", "setup", "--dry-run=server", "--bind-group", "winnet-users")
+	if dry.code != 0 || !strings.Contains(dry.stdout, "validatingadmissionpolicy/winnet-debug-pods serverside-applied (server dry run)") {
+		t.Fatalf("setup --dry-run=server: exit %d\nstdout:\n%s\nstderr:\n%s", dry.code, dry.stdout, dry.stderr)
+	}
+	if _, err := world.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, debugpod.AdmissionPolicyName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("after a server dry run the policy exists (get: %v)", err)
+	}
+
+	setupCluster(t)
+	reader, err := world.Client.RbacV1().ClusterRoles().Get(ctx, "winnet-reader", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugger, err := world.Client.RbacV1().Roles(env.DebugNamespace).Get(ctx, "winnet-debugger", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []metav1.Object{reader, debugger} {
+		managed := false
+		for _, m := range o.GetManagedFields() {
+			managed = managed || m.Manager == "kubectl-winnet"
+		}
+		if !managed {
+			t.Errorf("%s is not managed by field manager kubectl-winnet: %+v", o.GetName(), o.GetManagedFields())
+		}
+	}
+	// Only the bound group's roles, nothing more: the documented least privilege runs a diagnosis.
+	cfg, err := world.Cluster.UserKubeconfig("setup-user", "winnet-users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kubectl(t, cfg, "winnet", "diagnose", "node/"+winNode)
+	if r.code != 0 || !strings.Contains(r.stdout, "service-lb-missing") {
+		t.Fatalf("a user bound by setup: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	requireNoDebugPods(t)
+	// Again: nothing changes, nothing fails.
+	setupCluster(t)
+}

@@ -27,7 +27,6 @@ import (
 	"github.com/kubectl-winnet/winnet/hack/e2e/env"
 	"github.com/kubectl-winnet/winnet/hack/e2e/simnode"
 	"github.com/kubectl-winnet/winnet/pkg/collector/replay"
-	"sigs.k8s.io/yaml"
 )
 
 var (
@@ -708,51 +707,7 @@ func TestDiagnoseFallsBackToExecIntoThePod(t *testing.T) {
 // With the roles manifests/rbac.yaml ships, exec is allowed in winnet's namespace but not in the
 // target's: the fallback is refused, and the run still succeeds with a note saying so.
 func TestPodExecFallbackRefusedIsANote(t *testing.T) {
-	ctx := context.Background()
-	b, err := os.ReadFile(filepath.Join(env.RepoRoot(), "manifests", "rbac.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, doc := range strings.Split(string(b), "\n---") {
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-			t.Fatal(err)
-		}
-		rb := world.Client.RbacV1()
-		switch meta.Kind {
-		case "ClusterRole":
-			var o rbacv1.ClusterRole
-			err = yaml.Unmarshal([]byte(doc), &o)
-			if err == nil {
-				_, err = rb.ClusterRoles().Create(ctx, &o, metav1.CreateOptions{})
-			}
-		case "Role":
-			var o rbacv1.Role
-			err = yaml.Unmarshal([]byte(doc), &o)
-			if err == nil {
-				_, err = rb.Roles(o.Namespace).Create(ctx, &o, metav1.CreateOptions{})
-			}
-		case "ClusterRoleBinding":
-			var o rbacv1.ClusterRoleBinding
-			err = yaml.Unmarshal([]byte(doc), &o)
-			if err == nil {
-				_, err = rb.ClusterRoleBindings().Create(ctx, &o, metav1.CreateOptions{})
-			}
-		case "RoleBinding":
-			var o rbacv1.RoleBinding
-			err = yaml.Unmarshal([]byte(doc), &o)
-			if err == nil {
-				_, err = rb.RoleBindings(o.Namespace).Create(ctx, &o, metav1.CreateOptions{})
-			}
-		case "":
-			continue
-		default:
-			t.Fatalf("manifests/rbac.yaml holds a %s, which this test does not apply", meta.Kind)
-		}
-		if err != nil {
-			t.Fatalf("applying a %s from manifests/rbac.yaml: %v", meta.Kind, err)
-		}
-	}
+	setupCluster(t)
 	cfg, err := world.Cluster.UserKubeconfig("ops", "winnet-users")
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -199,7 +200,7 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 	}
 
 	pending := &pendingFiles{}
-	ctx, stop := signalContext(parent, o.streams, pending)
+	ctx, podGone, stop := signalContext(parent, o.streams, pending)
 	defer stop()
 
 	p := progress.New(o.streams.ErrOut, o.quiet)
@@ -243,6 +244,7 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 			}
 		} else {
 			p.Done("")
+			podGone()
 		}
 	}
 	var partial *diagnose.PartialError
@@ -283,14 +285,23 @@ func failOn(r *report.Report, threshold string) error {
 
 // signalContext cancels on the first SIGINT/SIGTERM so the run unwinds and cleans up; a second
 // signal exits at once (the debug pod's activeDeadlineSeconds is the backstop then), removing
-// the half-written files in pending first, so nothing partial is left on disk.
-func signalContext(parent context.Context, streams genericiooptions.IOStreams, pending *pendingFiles) (context.Context, func()) {
+// the half-written files in pending first, so nothing partial is left on disk. Once the caller
+// has called podGone (the debug pod is removed, only rendering is left), the first signal
+// exits at once the same way: there is nothing left to unwind.
+func signalContext(parent context.Context, streams genericiooptions.IOStreams, pending *pendingFiles) (ctx context.Context, podGone, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
+	var gone atomic.Bool
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		select {
 		case s := <-ch:
+			if gone.Load() {
+				pending.removeAll()
+				fmt.Fprintf(streams.ErrOut, "\n%s: exiting; nothing is left to clean up\n", strings.ToLower(s.String()))
+				exit(130)
+				return
+			}
 			fmt.Fprintf(streams.ErrOut, "\n%s: stopping and removing the debug pod (press Ctrl-C again to exit at once)\n", strings.ToLower(s.String()))
 			cancel()
 		case <-ctx.Done():
@@ -304,7 +315,7 @@ func signalContext(parent context.Context, streams genericiooptions.IOStreams, p
 		case <-parent.Done():
 		}
 	}()
-	return ctx, func() { signal.Stop(ch); cancel() }
+	return ctx, func() { gone.Store(true) }, func() { signal.Stop(ch); cancel() }
 }
 
 // exit is os.Exit; tests replace it to watch the second-signal path.

@@ -43,6 +43,7 @@ EndpointSlices and pods, and tells you what is wrong and how to fix it.`,
 		newDiagnoseCmd(flags, streams),
 		newVersionCmd(streams),
 		newCleanupCmd(flags, streams),
+		newSetupCmd(flags, streams),
 		newAnalyzeCmd(streams),
 	)
 	root.SetOut(streams.Out)
