@@ -59,7 +59,7 @@ unit: ## unit tests (no cluster)
 fuzz: ## run every fuzz target for FUZZTIME (default 8s; seeds are committed or built from testdata)
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-	  go test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s 2>&1 | grep -vE '^fuzz: elapsed: [0-9]+s, (gathering|execs)' || { echo "fuzz $$fn failed: the failing input is saved under $$pkg/testdata/fuzz/$$fn; run go test $$pkg -run $$fn to reproduce"; exit 1; }; \
+	  hack/fuzz.sh $$pkg $$fn $(FUZZTIME) || exit 1; \
 	done
 
 cluster: ## build (once, cached) the real kube-apiserver and etcd for e2e
