@@ -22,12 +22,11 @@ func newCleanupCmd(flags *genericclioptions.ConfigFlags, streams genericiooption
 			"  # delete the debug pods in one namespace only\n  kubectl winnet cleanup --debug-namespace winnet-system",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := debugpod.SweepOptions{Namespace: ns, DryRun: debugpod.DryRun(dryRun)}
-			switch o.DryRun {
-			case debugpod.DryRunNone, debugpod.DryRunClient, debugpod.DryRunServer:
-			default:
-				return fmt.Errorf("--dry-run=%s: not a dry-run mode; use none, client or server", dryRun)
+			mode, err := debugpod.ParseDryRun(dryRun)
+			if err != nil {
+				return err
 			}
+			o := debugpod.SweepOptions{Namespace: ns, DryRun: mode}
 			rc, err := flags.ToRESTConfig()
 			if err != nil {
 				return fmt.Errorf("loading your kubeconfig: %w", err)

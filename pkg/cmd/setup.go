@@ -30,28 +30,23 @@ func newSetupCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.
 			"  # set up the cluster and let the group net-ops use kubectl winnet\n  kubectl winnet setup --bind-group net-ops",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch debugpod.DryRun(dryRun) {
-			case debugpod.DryRunNone:
-			case debugpod.DryRunClient:
-				o.ClientDryRun = true
-			case debugpod.DryRunServer:
-				o.ServerDryRun = true
-			default:
-				return fmt.Errorf("--dry-run=%s: not a dry-run mode; use none, client or server", dryRun)
+			var err error
+			if o.DryRun, err = debugpod.ParseDryRun(dryRun); err != nil {
+				return err
 			}
 			objs, err := setup.Plan(manifests.Files, manifests.Order, o)
 			if err != nil {
 				return err
 			}
 			suffix := " serverside-applied"
-			switch {
-			case o.ClientDryRun:
+			switch o.DryRun {
+			case debugpod.DryRunClient:
 				suffix = " would be applied (dry run)"
-			case o.ServerDryRun:
+			case debugpod.DryRunServer:
 				suffix = " serverside-applied (server dry run)"
 			}
 			var c kubernetes.Interface // a client dry run talks to no cluster
-			if !o.ClientDryRun {
+			if o.DryRun != debugpod.DryRunClient {
 				rc, err := flags.ToRESTConfig()
 				if err != nil {
 					return fmt.Errorf("loading your kubeconfig: %w", err)

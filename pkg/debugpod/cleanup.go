@@ -110,6 +110,15 @@ type SweepOptions struct {
 // checked).
 type DryRun string
 
+// ParseDryRun reads a --dry-run value.
+func ParseDryRun(s string) (DryRun, error) {
+	switch d := DryRun(s); d {
+	case DryRunNone, DryRunClient, DryRunServer:
+		return d, nil
+	}
+	return "", fmt.Errorf("--dry-run=%s: not a dry-run mode; use none, client or server", s)
+}
+
 const (
 	DryRunNone   DryRun = "none"
 	DryRunClient DryRun = "client"

@@ -273,3 +273,14 @@ func TestEnsureWaitsThroughAPIServerRestart(t *testing.T) {
 		t.Errorf("progress %q does not say the API server is not answering", progress)
 	}
 }
+
+func TestParseDryRun(t *testing.T) {
+	for _, s := range []string{"none", "client", "server"} {
+		if d, err := ParseDryRun(s); err != nil || string(d) != s {
+			t.Errorf("ParseDryRun(%q) = %q, %v", s, d, err)
+		}
+	}
+	if _, err := ParseDryRun("true"); err == nil || !strings.Contains(err.Error(), "use none, client or server") {
+		t.Errorf("ParseDryRun(true) error = %v, want the modes named", err)
+	}
+}

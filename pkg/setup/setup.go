@@ -16,6 +16,8 @@ import (
 	rbacv1 "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 )
 
 // FieldManager owns the fields setup applies.
@@ -27,10 +29,9 @@ type Options struct {
 	// bindings in rbac.yaml are not (their subject is a placeholder), and the admin binds the
 	// roles their own way.
 	Groups, Users []string
-	// ServerDryRun asks the API server to admit every apply without persisting it.
-	ServerDryRun bool
-	// ClientDryRun applies nothing and only names the objects.
-	ClientDryRun bool
+	// DryRun client applies nothing and only names the objects; server asks the API server
+	// to admit every apply without persisting it.
+	DryRun debugpod.DryRun
 }
 
 // Object is one manifest object, named as kubectl names it (kind.group/name).
@@ -174,11 +175,11 @@ func subjects(o Options) (s []rbacv1.SubjectApplyConfiguration, skip bool) {
 // names the object and what to check.
 func Apply(ctx context.Context, c kubernetes.Interface, objs []Object, o Options, done func(Object)) error {
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
-	if o.ServerDryRun {
+	if o.DryRun == debugpod.DryRunServer {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	for _, obj := range objs {
-		if !o.ClientDryRun {
+		if o.DryRun != debugpod.DryRunClient {
 			if err := obj.apply(ctx, c, opts); err != nil {
 				return fmt.Errorf("applying %s: %w\nsetup is for cluster admins: it creates a namespace, cluster roles and an admission policy (check with `kubectl auth can-i create validatingadmissionpolicies`); "+
 					"an API server older than 1.30 lacks ValidatingAdmissionPolicy: apply manifests/namespace.yaml and rbac.yaml by hand then", obj, err)

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-winnet/winnet/manifests"
+	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 )
 
 func names(objs []Object) []string {
@@ -52,7 +53,7 @@ func TestApply(t *testing.T) {
 
 	c := fake.NewClientset()
 	var applied []string
-	if err := Apply(ctx, c, objs, Options{ClientDryRun: true}, func(o Object) { applied = append(applied, o.String()) }); err != nil {
+	if err := Apply(ctx, c, objs, Options{DryRun: debugpod.DryRunClient}, func(o Object) { applied = append(applied, o.String()) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(applied) != len(objs) {
