@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	plugin, err := pluginBinary()
+	plugin, err := env.PluginBinary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -124,27 +124,6 @@ func scenarioWith(name, file, content string) (string, error) {
 		return "", err
 	}
 	return dir, os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644)
-}
-
-// pluginBinary is WINNET_E2E_PLUGIN (set by make e2e) or a fresh build with a Linux collector.
-func pluginBinary() (string, error) {
-	if p := os.Getenv("WINNET_E2E_PLUGIN"); p != "" {
-		return p, nil
-	}
-	root := env.RepoRoot()
-	out := filepath.Join(root, "_output", "e2e", "kubectl-winnet")
-	for _, c := range [][]string{
-		{filepath.Join(root, "hack", "embed-collector.sh"), "linux"},
-		{"go", "build", "-tags", "winnet_linux_collector", "-o", out, "./cmd/kubectl-winnet"},
-		{"go", "build", "-o", filepath.Join(filepath.Dir(out), "kubectl_complete-winnet"), "./cmd/kubectl_complete-winnet"},
-	} {
-		cmd := exec.Command(c[0], c[1:]...)
-		cmd.Dir, cmd.Stderr = root, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("building the e2e plugin (%s): %w", strings.Join(c, " "), err)
-		}
-	}
-	return out, nil
 }
 
 type result struct {

@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,33 +32,15 @@ const (
 	stuckState    = "ContainerCreating"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while the plugin writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // running is a plugin run in the background.
 type running struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *env.SyncBuffer
 }
 
 func startPlugin(t *testing.T, args ...string) *running {
 	t.Helper()
-	r := &running{cmd: kubectlCmd(kubeconfig, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	r := &running{cmd: kubectlCmd(kubeconfig, args...), stdout: &env.SyncBuffer{}, stderr: &env.SyncBuffer{}}
 	r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
 	// kubectl execs the plugin in place (syscall.Exec), so signalling kubectl's pid signals the plugin.
 	if err := r.cmd.Start(); err != nil {

@@ -159,7 +159,7 @@ func (o *analyzeOptions) run() error {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	}
-	return failOn(rep, o.failOn)
+	return failOn(rep.Worst(), o.failOn)
 }
 
 // printInput lists the files read and ignored, for the user to see what the analysis saw.

@@ -18,13 +18,21 @@ var targetTypes = []string{"pod/", "deploy/", "sts/", "ds/", "rs/", "job/", "svc
 // read with a short timeout so a slow cluster never hangs the shell.
 func completeTarget(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		types := targetTypes
 		if len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
+			// Only nodes come in numbers: node/a node/b.
+			if !strings.HasPrefix(args[0], "node/") {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			types = []string{"node/"}
 		}
 		typ, prefix, hasSlash := strings.Cut(toComplete, "/")
+		if len(args) > 0 && hasSlash && typ != "node" {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
 		if !hasSlash {
 			var out []string
-			for _, t := range targetTypes {
+			for _, t := range types {
 				if strings.HasPrefix(t, toComplete) {
 					out = append(out, t)
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-winnet/winnet/pkg/access"
 	"github.com/kubectl-winnet/winnet/pkg/analyze"
@@ -22,6 +23,7 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/diagnose"
 	"github.com/kubectl-winnet/winnet/pkg/embedded"
+	"github.com/kubectl-winnet/winnet/pkg/fleet"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
 	"github.com/kubectl-winnet/winnet/pkg/pathplan"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
@@ -61,6 +63,12 @@ type diagnoseOptions struct {
 
 	toTarget, extTarget *pathplan.Target
 
+	// Many nodes at once: node/a node/b, nodes -l SELECTOR, or --all-nodes.
+	selector       string
+	allNodes       bool
+	maxConcurrency int
+	nodes          *target.NodeSelection // set by complete when the run covers many nodes
+
 	target    string
 	namespace string
 }
@@ -68,7 +76,7 @@ type diagnoseOptions struct {
 func newDiagnoseCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &diagnoseOptions{flags: flags, streams: streams}
 	cmd := &cobra.Command{
-		Use:   "diagnose TARGET",
+		Use:   "diagnose TARGET | node/A node/B ... | nodes -l SELECTOR | --all-nodes",
 		Short: "Diagnose the networking of a Windows pod, workload, Service or node",
 		Long: `Diagnose the networking of a Windows pod, or of the node it runs on.
 
@@ -88,15 +96,26 @@ NAME is looked up in the pod's namespace unless written NS/NAME. Pod targets als
 DNS (through the kube-dns VIP and at each CoreDNS pod) and the API server's VIP. --external
 IP:PORT probes an address outside the cluster (HOST:PORT: the lookup only).
 
-Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above --fail-on.`,
+Many nodes at once: name them (node/a node/b), select them (nodes -l SELECTOR), or take every
+Windows node (--all-nodes). winnet runs one debug pod per node, --max-concurrency at a time,
+and prints one report: each finding with the nodes it was made on ("on 7 of 40 nodes"), the
+traits in which the nodes differ (Windows build, HNS, kubelet, CNI config), and a row per node;
+-o json or yaml holds every node's full report. A node that cannot be diagnosed is a row, not
+the end of the run.
+
+Exit codes: 0 success, 1 the diagnosis could not be made (on any node of a many-node run),
+3 findings at or above --fail-on.`,
 		Example: `  kubectl winnet diagnose pod/web-0 -n shop
   kubectl winnet diagnose svc/web -n shop -o yaml
   kubectl winnet diagnose pod/web-0 -n shop --to svc/api:80
   kubectl winnet diagnose pod/web-0 -n shop --to svc/payments/api:grpc --external 1.1.1.1:443
   kubectl winnet diagnose node/akswin000001 --keep
+  kubectl winnet diagnose --all-nodes
+  kubectl winnet diagnose nodes -l agentpool=win22 --max-concurrency 20 -o wide
+  kubectl winnet diagnose node/akswin000001 node/akswin000002
   kubectl winnet diagnose deploy/web -n shop --fail-on warning
   kubectl winnet diagnose pod/web-0 -n shop --bundle web-0.tar.gz   # for support, or: kubectl winnet analyze web-0.tar.gz`,
-		Args:              cobra.ExactArgs(1),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeTarget(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.complete(args); err != nil {
@@ -123,11 +142,22 @@ Exit codes: 0 success, 1 the diagnosis could not be made, 3 findings at or above
 	f.BoolVar(&o.force, "force", false, "Let --bundle replace an existing file")
 	f.StringVar(&o.to, "to", "", "Test the path to this destination hop by hop: svc/NAME[:PORT], pod/NAME:PORT, HOST:PORT or IP:PORT (a namespace goes before the name: svc/NS/NAME)")
 	f.StringVar(&o.external, "external", "", "Also probe an address outside the cluster: IP:PORT (a connection) or HOST:PORT (the name's lookup only)")
+	f.StringVarP(&o.selector, "selector", "l", "", "With the target nodes: diagnose the Windows nodes matching this label selector (e.g. -l agentpool=win22)")
+	f.BoolVar(&o.allNodes, "all-nodes", false, "Diagnose every Windows node in the cluster, one debug pod per node")
+	f.IntVar(&o.maxConcurrency, "max-concurrency", fleet.DefaultConcurrency, "How many nodes a many-node run diagnoses at once")
 	return cmd
 }
 
 func (o *diagnoseOptions) complete(args []string) error {
-	o.target = args[0]
+	sel, err := nodeSelection(args, o.selector, o.allNodes)
+	if err != nil {
+		return err
+	}
+	if sel != nil {
+		o.nodes = sel
+	} else {
+		o.target = args[0]
+	}
 	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return fmt.Errorf("reading the namespace from your kubeconfig: %w", err)
@@ -137,7 +167,11 @@ func (o *diagnoseOptions) complete(args []string) error {
 }
 
 func (o *diagnoseOptions) validate() error {
-	if _, err := target.Parse(o.target); err != nil {
+	if o.nodes != nil {
+		if err := o.validateFleet(); err != nil {
+			return err
+		}
+	} else if _, err := target.Parse(o.target); err != nil {
 		return err
 	}
 	if err := report.ValidateFormat(o.output); err != nil {
@@ -184,6 +218,9 @@ func (o *diagnoseOptions) validate() error {
 }
 
 func (o *diagnoseOptions) run(parent context.Context) error {
+	if o.nodes != nil {
+		return o.runFleet(parent)
+	}
 	collector, err := embedded.Load()
 	if err != nil {
 		return err
@@ -204,17 +241,8 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 	defer stop()
 
 	p := progress.New(o.streams.ErrOut, o.quiet)
-	if !o.skipAccess {
-		p.Start("checking permissions")
-		warnings, err := access.Verify(ctx, client, access.Required(o.debugNamespace, o.namespace))
-		if err != nil {
-			p.Fail("")
-			return err
-		}
-		p.Done("")
-		for _, w := range warnings {
-			p.Info("warning: %s", w)
-		}
+	if err := o.checkAccess(ctx, client, p); err != nil {
+		return err
 	}
 
 	res, cleanup, runErr := diagnose.Run(ctx, diagnose.Config{
@@ -269,14 +297,31 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 	if partial != nil {
 		return partial // exit 1 after the report: the diagnosis is not complete
 	}
-	return failOn(res.Report, o.failOn)
+	return failOn(res.Report.Worst(), o.failOn)
 }
 
-func failOn(r *report.Report, threshold string) error {
+// checkAccess runs the RBAC pre-check (unless --skip-access-check) before anything is made.
+func (o *diagnoseOptions) checkAccess(ctx context.Context, client kubernetes.Interface, p *progress.Reporter) error {
+	if o.skipAccess {
+		return nil
+	}
+	p.Start("checking permissions")
+	warnings, err := access.Verify(ctx, client, access.Required(o.debugNamespace, o.namespace))
+	if err != nil {
+		p.Fail("")
+		return err
+	}
+	p.Done("")
+	for _, w := range warnings {
+		p.Info("warning: %s", w)
+	}
+	return nil
+}
+
+func failOn(worst, threshold string) error {
 	if threshold == "none" {
 		return nil
 	}
-	worst := r.Worst()
 	if worst != "" && analyze.SeverityRank(worst) >= analyze.SeverityRank(threshold) {
 		return &FindingsError{Worst: worst, Threshold: threshold}
 	}

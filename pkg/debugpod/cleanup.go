@@ -18,6 +18,9 @@ const (
 	// cleanupTimeout bounds Cleanup as a whole. It runs on a context detached from the
 	// caller's, which is usually already cancelled by Ctrl-C when Cleanup is called.
 	cleanupTimeout = 30 * time.Second
+	// createTimeout bounds the debug pod's create, which Ctrl-C does not interrupt (see
+	// Ensure): a create either lands, and is then deleted, or fails.
+	createTimeout = 30 * time.Second
 	// goneTimeout and goneInterval bound the wait for the deleted pod to disappear.
 	goneTimeout  = 10 * time.Second
 	goneInterval = 250 * time.Millisecond

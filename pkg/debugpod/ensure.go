@@ -69,7 +69,12 @@ func Ensure(ctx context.Context, c kubernetes.Interface, o Options) (*Handle, er
 	spec := Spec(o)
 	spec.Annotations[AnnotationCreatedAt] = time.Now().UTC().Format(time.RFC3339)
 	o.Progress(fmt.Sprintf("creating a debug pod in namespace %s on node %s", o.Namespace, o.Node.Name))
-	created, err := c.CoreV1().Pods(o.Namespace).Create(ctx, spec, metav1.CreateOptions{})
+	// The create is not cancelled by ctx: a create cancelled in flight may still be carried out
+	// by the server, leaving a pod whose generated name the client never learnt. It finishes,
+	// and a cancellation that came meanwhile removes the pod at once.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	created, err := c.CoreV1().Pods(o.Namespace).Create(cctx, spec, metav1.CreateOptions{})
+	cancel()
 	if err != nil {
 		return nil, createError(o, err)
 	}
@@ -77,6 +82,10 @@ func Ensure(ctx context.Context, c kubernetes.Interface, o Options) (*Handle, er
 	if h.namespace == "" {
 		// Some fakes and proxies echo the object without its namespace.
 		h.namespace = o.Namespace
+	}
+	if err := ctx.Err(); err != nil {
+		h.Kept = false // a pod that never ran is not kept, even with --keep
+		return nil, errors.Join(fmt.Errorf("stopped while creating the debug pod: %w", err), h.Cleanup(ctx, c))
 	}
 
 	w := &waiter{o: o, ns: h.namespace, name: h.name}

@@ -397,6 +397,27 @@ func TestEnsureCancelledStillDeletes(t *testing.T) {
 	}
 }
 
+// A Ctrl-C while the create is in flight: the server creates the pod anyway (the request was
+// sent), so the pod is created, then deleted, even with --keep.
+func TestEnsureCancelledDuringCreateDeletes(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		c := newClient()
+		ctx, cancel := context.WithCancel(context.Background())
+		c.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+			cancel()
+			return false, nil, nil // the tracker still creates it
+		})
+		_, err := Ensure(ctx, c, Options{Node: windowsNode("n1"), Keep: keep})
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped while creating the debug pod") {
+			t.Errorf("keep=%v: Ensure() error = %v, want context.Canceled while creating", keep, err)
+		}
+		if podExists(t, c, firstName) {
+			t.Errorf("keep=%v: the pod created as Ctrl-C came is left behind", keep)
+		}
+		cancel()
+	}
+}
+
 func TestEnsureRequiresNode(t *testing.T) {
 	c := newClient()
 	if _, err := Ensure(context.Background(), c, Options{}); err == nil {

@@ -35,6 +35,10 @@ type Config struct {
 
 	Namespace string // the target's namespace
 	Target    string // as typed: pod/x, deploy/x, node/x, ...
+	// Resolved, when set, is Target already resolved (a many-node run resolves every node
+	// at once), and Cluster its facts already gathered; Run then reads neither again.
+	Resolved *target.Target
+	Cluster  *facts.Cluster
 
 	DebugPod debugpod.Options // Node is filled in here
 	Since    time.Duration    // event log window for the collector
@@ -71,30 +75,36 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	}
 
 	start := time.Now()
-	p.Start("resolving " + cfg.Target)
-	tgt, err := target.Resolve(ctx, cfg.Client, cfg.Namespace, cfg.Target)
-	if err != nil {
-		p.Fail("")
-		return nil, cleanup, err
+	tgt := cfg.Resolved
+	if tgt == nil {
+		p.Start("resolving " + cfg.Target)
+		tgt, err = target.Resolve(ctx, cfg.Client, cfg.Namespace, cfg.Target)
+		if err != nil {
+			p.Fail("")
+			return nil, cleanup, err
+		}
+		p.Done(describeTarget(tgt))
+		if tgt.Note != "" {
+			p.Info("%s", tgt.Note)
+		}
+		phase("resolve", start)
 	}
-	p.Done(describeTarget(tgt))
-	if tgt.Note != "" {
-		p.Info("%s", tgt.Note)
-	}
-	phase("resolve", start)
 
-	start = time.Now()
-	p.Start("reading cluster objects")
 	ns := cfg.Namespace
 	if tgt.Pod != nil {
 		ns = tgt.Pod.Namespace
 	}
-	cl := facts.Gather(ctx, cfg.Client, tgt.Node.Name, ns)
-	p.Done(fmt.Sprintf("%d services, %d pods on the node", len(cl.Services), len(cl.Pods)))
-	for what, why := range cl.Missing {
-		p.Info("could not read %s: %s", what, why)
+	cl := cfg.Cluster
+	if cl == nil {
+		start = time.Now()
+		p.Start("reading cluster objects")
+		cl = facts.Gather(ctx, cfg.Client, tgt.Node.Name, ns)
+		p.Done(fmt.Sprintf("%d services, %d pods on the node", len(cl.Services), len(cl.Pods)))
+		for what, why := range cl.Missing {
+			p.Info("could not read %s: %s", what, why)
+		}
+		phase("cluster-facts", start)
 	}
-	phase("cluster-facts", start)
 
 	// The probes are planned from the cluster's objects before anything runs on the node, so a
 	// --to that names nothing fails before a debug pod is made.

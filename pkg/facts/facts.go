@@ -125,6 +125,36 @@ func Gather(ctx context.Context, c kubernetes.Interface, node, namespace string)
 		missing["all-pods"] = reason(err) + "; which pod owns a remote endpoint's IP is unknown"
 	}
 
+	readShared(ctx, c, namespace, &in, missing)
+	return assembleWith(ctx, c, in, missing, nil)
+}
+
+// assembleWith assembles in and adds what gathering could not read. kubeDNS, when known,
+// spares the get of kube-system/kube-dns that a Service list without it needs.
+func assembleWith(ctx context.Context, c kubernetes.Interface, in Objects, missing map[string]string, kubeDNS *corev1.Service) *Cluster {
+	out := Assemble(in)
+	if out.KubeDNS == nil && kubeDNS != nil {
+		out.KubeDNS = kubeDNS
+		delete(out.Missing, "kube-dns")
+	}
+	if out.KubeDNS == nil && c != nil {
+		if s, err := c.CoreV1().Services(metav1.NamespaceSystem).Get(ctx, "kube-dns", metav1.GetOptions{}); err == nil {
+			out.KubeDNS = s
+			delete(out.Missing, "kube-dns")
+		}
+	}
+	for k, v := range missing {
+		if out.Missing == nil {
+			out.Missing = map[string]string{}
+		}
+		out.Missing[k] = v
+	}
+	return out
+}
+
+// readShared reads what every node's facts share: the Services, EndpointSlices and
+// NetworkPolicies (cluster-wide, else in namespace), the namespaces and the service ranges.
+func readShared(ctx context.Context, c kubernetes.Interface, namespace string, in *Objects, missing map[string]string) {
 	svcs, err := c.CoreV1().Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 	scope := metav1.NamespaceAll
 	if err != nil && namespace != "" {
@@ -159,20 +189,6 @@ func Gather(ctx context.Context, c kubernetes.Interface, node, namespace string)
 	} else {
 		missing["servicecidrs"] = reason(err) + "; the service range is judged from the Services' ClusterIPs"
 	}
-	out := Assemble(in)
-	if out.KubeDNS == nil {
-		if s, err := c.CoreV1().Services(metav1.NamespaceSystem).Get(ctx, "kube-dns", metav1.GetOptions{}); err == nil {
-			out.KubeDNS = s
-			delete(out.Missing, "kube-dns")
-		}
-	}
-	for k, v := range missing {
-		if out.Missing == nil {
-			out.Missing = map[string]string{}
-		}
-		out.Missing[k] = v
-	}
-	return out
 }
 
 // Objects are full Kubernetes objects about a node, however they were obtained (the API

@@ -25,20 +25,25 @@ func ValidateFormat(f string) error {
 
 // Render writes the report in format to w.
 func Render(w io.Writer, r *Report, format string) error {
+	return renderAs(w, r, format, func(wide bool) error { return renderTable(w, r, wide) })
+}
+
+// renderAs writes v as JSON or YAML, or as the table drawn by table.
+func renderAs(w io.Writer, v any, format string, table func(wide bool) error) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(v)
 	case "yaml":
-		b, err := yaml.Marshal(r)
+		b, err := yaml.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("rendering the report as YAML: %w", err)
 		}
 		_, err = w.Write(b)
 		return err
 	case "table", "wide", "":
-		return renderTable(w, r, format == "wide")
+		return table(format == "wide")
 	}
 	return ValidateFormat(format)
 }

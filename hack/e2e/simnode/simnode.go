@@ -75,6 +75,8 @@ type NodeSpec struct {
 	// Scenario is the replay folder the collector reads on this node
 	// (WINNET_COLLECTOR_REPLAY); relative paths are made absolute.
 	Scenario string
+	// Labels are added to the node's own (OS, arch, hostname), e.g. a node pool's.
+	Labels map[string]string
 	// Taints; nil means the default: os=windows:NoSchedule on Windows nodes, none on Linux.
 	// A NotReady node also gets node.kubernetes.io/not-ready:NoSchedule, as the node
 	// lifecycle controller of a real cluster would add.
@@ -375,6 +377,9 @@ func (s *Sim) nodeObject(n *simNode) *corev1.Node {
 		corev1.LabelHostname:      spec.Name,
 		"beta.kubernetes.io/os":   spec.OS,
 		"beta.kubernetes.io/arch": "amd64",
+	}
+	for k, v := range spec.Labels {
+		labels[k] = v
 	}
 	taints := spec.Taints
 	if taints == nil && spec.OS == "windows" {
