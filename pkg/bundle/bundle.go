@@ -114,6 +114,14 @@ func Write(dest string, c Contents, force bool) error {
 // calls the returned release once the file is gone or in place: a caller that may exit
 // abruptly (a second Ctrl-C) removes what is still tracked on its way out. track may be nil.
 func WriteTracking(dest string, c Contents, force bool, track func(tmp string) (release func())) error {
+	return writeAtomic(dest, force, track, func(w io.Writer) error {
+		return writeMembers(w, c.Versions.CreatedAt, func(add addFunc) error { return addNode(add, "", c) })
+	})
+}
+
+// writeAtomic writes what write produces to dest through a temporary file in dest's folder,
+// renamed (or linked, without force) into place once complete.
+func writeAtomic(dest string, force bool, track func(tmp string) (release func()), write func(io.Writer) error) error {
 	if !force {
 		if _, err := os.Lstat(dest); err == nil {
 			return fmt.Errorf("writing the bundle to %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
@@ -135,7 +143,7 @@ func WriteTracking(dest string, c Contents, force bool, track func(tmp string) (
 			_ = os.Remove(tmpName)
 		}
 	}()
-	if err := writeArchive(tmp, c); err != nil {
+	if err := write(tmp); err != nil {
 		return fmt.Errorf("writing the bundle %s: %w", dest, err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -164,10 +172,13 @@ func WriteTracking(dest string, c Contents, force bool, track func(tmp string) (
 	return nil
 }
 
-func writeArchive(w io.Writer, c Contents) error {
+// addFunc adds one file to the archive being written.
+type addFunc func(name string, b []byte) error
+
+// writeMembers writes a .tar.gz to w whose members members adds, each stamped mtime.
+func writeMembers(w io.Writer, mtime time.Time, members func(add addFunc) error) error {
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
-	mtime := c.Versions.CreatedAt
 	if mtime.IsZero() {
 		mtime = time.Unix(0, 0)
 	}
@@ -178,6 +189,18 @@ func writeArchive(w io.Writer, c Contents) error {
 		_, err := tw.Write(b)
 		return err
 	}
+	if err := members(add); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
+
+// addNode adds one node's bundle files (README.txt, versions.json, report.json, cluster.json,
+// records.ndjson) under dir ("" for the archive's top level).
+func addNode(add addFunc, dir string, c Contents) error {
 	vers, err := json.MarshalIndent(c.Versions, "", "  ")
 	if err != nil {
 		return err
@@ -209,14 +232,11 @@ func writeArchive(w io.Writer, c Contents) error {
 		{FileCluster, append(cl, '\n')},
 		{FileRecords, recs.Bytes()},
 	} {
-		if err := add(f.name, f.b); err != nil {
+		if err := add(path.Join(dir, f.name), f.b); err != nil {
 			return err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return gz.Close()
+	return nil
 }
 
 func readme(c Contents) string {
@@ -317,6 +337,9 @@ func ReadArchive(r io.Reader) (*Contents, error) {
 		if int64(len(b)) > limit {
 			return nil, fmt.Errorf("%s is larger than %d bytes; refusing it", h.Name, limit)
 		}
+		if name == FileVersions && isFleetVersions(b) {
+			return nil, errFleetNotSingle()
+		}
 		files[name] = b
 	}
 	return decode(files)
@@ -338,6 +361,9 @@ func readDir(dir string) (*Contents, error) {
 }
 
 func decode(files map[string][]byte) (*Contents, error) {
+	if isFleetVersions(files[FileVersions]) {
+		return nil, errFleetNotSingle()
+	}
 	recs, ok := files[FileRecords]
 	if !ok {
 		return nil, fmt.Errorf("no %s in it; a bundle is what diagnose --bundle writes (to analyze raw dumps, pass the files or folder to kubectl winnet analyze)", FileRecords)

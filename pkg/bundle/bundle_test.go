@@ -336,9 +336,10 @@ func TestReadRejects(t *testing.T) {
 	}
 }
 
-// FuzzReadArchive feeds damaged bundles to both readers of a bundle: bundle.ReadArchive and
-// analyze's ingest (which also opens .tar.gz and .zip archives of pasted dumps). Neither may
-// panic; a refusal must say what it refused.
+// FuzzReadArchive feeds damaged bundles to every reader of a bundle: bundle.ReadArchive, the
+// many-node readers (IsFleet, ReadFleetArchive and each node's Contents), and analyze's
+// ingest (which also opens .tar.gz and .zip archives of pasted dumps). None may panic; a
+// refusal must say what it refused.
 func FuzzReadArchive(f *testing.F) {
 	snap, cl, rep := diagnosis(f)
 	p := filepath.Join(f.TempDir(), "seed.tar.gz")
@@ -352,15 +353,34 @@ func FuzzReadArchive(f *testing.F) {
 	f.Add(seed)
 	f.Add(seed[:len(seed)/2])
 	f.Add([]byte{0x1f, 0x8b})
+	fleetPath, _ := writeFleet(f)
+	fleetSeed, err := os.ReadFile(fleetPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(fleetSeed)
+	f.Add(fleetSeed[:len(fleetSeed)/2])
+	f.Add(tarGz([]tarFile{{"versions.json", `{"kind":"FleetBundleVersions","bundleFormat":1,"nodes":[{"name":"a","status":"ok"},{"name":"b","status":"failed"}]}`},
+		{"nodes/a/records.ndjson", `{"v":1,"type":"done","ts":"2024-01-01T00:00:00Z","data":{}}` + "\n"}, {"nodes/a/cluster.json", "null"}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := bundle.ReadArchive(bytes.NewReader(data)); err != nil && err.Error() == "" {
 			t.Error("a refusal without a message")
+		}
+		if fb, err := bundle.ReadFleetArchive(bytes.NewReader(data)); err != nil && err.Error() == "" {
+			t.Error("a many-node refusal without a message")
+		} else if err == nil {
+			for _, n := range fb.Nodes {
+				if _, err := n.Contents(); err != nil && err.Error() == "" {
+					t.Errorf("node %s refused without a message", n.Name)
+				}
+			}
 		}
 		dir := t.TempDir()
 		p := filepath.Join(dir, "bundle.tar.gz")
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
+		_ = bundle.IsFleet(p)
 		if _, err := ingest.Load([]string{p}, ingest.Options{}); err != nil && err.Error() == "" {
 			t.Error("ingest refused without a message")
 		}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/kubectl-winnet/winnet/pkg/bundle"
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/diagnose"
 	"github.com/kubectl-winnet/winnet/pkg/embedded"
@@ -68,9 +70,6 @@ func (o *diagnoseOptions) validateFleet() error {
 	if o.to != "" || o.external != "" {
 		return errors.New("--to and --external test one pod's path; in a many-node run, test it on one node: kubectl winnet diagnose pod/NAME --to DEST")
 	}
-	if o.bundle != "" {
-		return errors.New("--bundle holds one node's diagnosis; bundle the nodes a many-node run points at one by one: kubectl winnet diagnose node/NAME --bundle FILE")
-	}
 	if o.maxConcurrency < 1 {
 		return fmt.Errorf("--max-concurrency %d: use at least 1", o.maxConcurrency)
 	}
@@ -90,7 +89,8 @@ func (o *diagnoseOptions) runFleet(parent context.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, podGone, stop := signalContext(parent, o.streams, &pendingFiles{})
+	pending := &pendingFiles{}
+	ctx, podGone, stop := signalContext(parent, o.streams, pending)
 	defer stop()
 
 	p := progress.New(o.streams.ErrOut, o.quiet)
@@ -125,7 +125,9 @@ func (o *diagnoseOptions) runFleet(parent context.Context) error {
 		Notes:       notes,
 		Namespace:   o.namespace,
 		Concurrency: o.maxConcurrency,
-		Progress:    progress.NewTally(o.streams.ErrOut, o.quiet, len(nodes)),
+		// A bundle keeps every node's raw records, so they are held until it is written.
+		KeepSnapshots: o.bundle != "",
+		Progress:      progress.NewTally(o.streams.ErrOut, o.quiet, len(nodes)),
 	})
 	switch {
 	case errors.Is(runErr, fleet.ErrCleanup):
@@ -140,6 +142,12 @@ func (o *diagnoseOptions) runFleet(parent context.Context) error {
 	if err := report.RenderFleet(o.streams.Out, res.Report, o.output); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
+	if o.bundle != "" {
+		if err := bundle.WriteFleetTracking(o.bundle, fleetBundle(res), o.force, pending.track); err != nil {
+			return err
+		}
+		p.Info("bundle written to %s (re-analyze it with: kubectl winnet analyze %s)", o.bundle, o.bundle)
+	}
 	if runErr != nil {
 		return fmt.Errorf("%w; list what is left with: kubectl winnet cleanup --dry-run", runErr)
 	}
@@ -148,4 +156,21 @@ func (o *diagnoseOptions) runFleet(parent context.Context) error {
 			s.Failed+s.Incomplete, s.Selected)
 	}
 	return failOn(res.Report.Summary.Worst, o.failOn)
+}
+
+// fleetBundle assembles the many-node bundle of a finished run: each diagnosed node's raw
+// records, its cluster facts and its report; the others with their error.
+func fleetBundle(res *fleet.Result) bundle.FleetContents {
+	runs := make([]bundle.NodeRun, 0, len(res.Runs))
+	for _, r := range res.Runs {
+		nr := bundle.NodeRun{Name: r.Node, Err: r.Err}
+		if r.Result != nil {
+			nr.Report, nr.Snapshot = r.Result.Report, r.Result.Snapshot
+			if res.Cluster != nil {
+				nr.Cluster = res.Cluster.For(r.Node)
+			}
+		}
+		runs = append(runs, nr)
+	}
+	return bundle.FromFleet(runs, res.Report, Version, time.Now())
 }

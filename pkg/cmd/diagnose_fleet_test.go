@@ -50,7 +50,7 @@ func TestNodeSelection(t *testing.T) {
 }
 
 func TestFleetRefusesOnePodFlags(t *testing.T) {
-	for _, o := range []diagnoseOptions{{to: "svc/web", maxConcurrency: 1}, {bundle: "x.tar.gz", maxConcurrency: 1}, {maxConcurrency: 0}} {
+	for _, o := range []diagnoseOptions{{to: "svc/web", maxConcurrency: 1}, {maxConcurrency: 0}} {
 		if err := o.validateFleet(); err == nil {
 			t.Errorf("%+v: a many-node run accepted it", o)
 		}

@@ -299,6 +299,68 @@ func TestNamedNodes(t *testing.T) {
 	}
 }
 
+// TestNamedNodesBundle: a many-node run writes one bundle holding every node, which analyze
+// re-analyzes offline into the same fleet report; a second run does not overwrite it.
+func TestNamedNodesBundle(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "f.tar.gz")
+	args := []string{"diagnose", "node/" + nodeName(3), "node/" + nodeName(4), "node/" + downNode, "--bundle", f}
+	r := plugin(t, args...)
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1 (%s is not Ready); stderr:\n%s", r.code, downNode, tail(r.stderr, 10))
+	}
+	if want := "bundle written to " + f + " (re-analyze it with: kubectl winnet analyze " + f + ")"; !strings.Contains(r.stderr, want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, tail(r.stderr, 10))
+	}
+	st, err := os.Stat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bundle of 3 nodes (2 diagnosed): %d bytes; diagnose peak RSS %d MB", st.Size(), r.maxRSSKB/1024)
+
+	a := plugin(t, "analyze", f, "-o", "json")
+	if a.code != 0 {
+		t.Fatalf("analyze: exit %d, want 0; stderr:\n%s", a.code, tail(a.stderr, 10))
+	}
+	var fr report.Fleet
+	if err := json.Unmarshal([]byte(a.stdout), &fr); err != nil {
+		t.Fatalf("analyze's stdout is not a fleet report: %v\n%s", err, a.stdout[:min(len(a.stdout), 2000)])
+	}
+	if s := fr.Summary; s.Selected != 3 || s.Diagnosed != 2 || s.Failed != 1 {
+		t.Errorf("summary = %+v, want 3 selected, 2 diagnosed, 1 failed", s)
+	}
+	g := group(fr, "service-lb-missing", "kube-dns")
+	if g == nil || !slices.Equal(g.Nodes, []string{nodeName(3)}) || g.Of != 2 {
+		t.Errorf("kube-dns service-lb-missing group = %+v, want on %s only, of 2; groups: %s", g, nodeName(3), groupList(fr))
+	}
+	for _, n := range fr.Nodes {
+		if n.Name == downNode && (n.Status != report.NodeFailed || !strings.Contains(n.Error, "not Ready")) {
+			t.Errorf("row of %s = %s %q, want failed, not Ready", n.Name, n.Status, n.Error)
+		}
+		if n.Name != downNode && (n.Status != report.NodeOK || n.Report == nil || n.Report.Node.Name != n.Name) {
+			t.Errorf("row of %s = %s, report %v", n.Name, n.Status, n.Report != nil)
+		}
+	}
+
+	// Again without --force: refused before any cluster work, the bundle untouched.
+	before, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := plugin(t, args...)
+	if again.code != 1 || !strings.Contains(again.stderr, "already exists") || !strings.Contains(again.stderr, "--force") {
+		t.Errorf("second run: exit %d, want 1 saying the file exists and naming --force; stderr:\n%s", again.code, tail(again.stderr, 10))
+	}
+	if strings.Contains(again.stderr, "selecting nodes") {
+		t.Errorf("the refused run started work on the cluster:\n%s", tail(again.stderr, 10))
+	}
+	if after, err := os.ReadFile(f); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the bundle was changed by the refused run (%v)", err)
+	}
+	if left := debugPodsLeft(t); left != 0 {
+		t.Errorf("%d debug pods left after the runs", left)
+	}
+}
+
 func TestInterruptStopsTheFanOutAndLeavesNothing(t *testing.T) {
 	cmd := exec.Command("kubectl", "winnet", "diagnose", "nodes", "-l", poolLabel+"="+poolValue, "--max-concurrency", "5")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
