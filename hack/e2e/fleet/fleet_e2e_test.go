@@ -178,7 +178,7 @@ func TestAllNodesGroupsThePlantedFault(t *testing.T) {
 	t.Logf("exit %d, peak RSS %d MB\nstderr (tail):\n%s", r.code, r.maxRSSKB/1024, tail(r.stderr, 20))
 	// The NotReady node is a row, not an abort; it makes the run exit 1 after the report.
 	if r.code != 1 || !strings.Contains(r.stderr, "1 of 101 nodes could not be diagnosed completely") {
-		t.Errorf("exit %d, want 1 with the count of nodes not diagnosed; stderr:\n%s", r.code, tail(r.stderr, 10))
+		t.Errorf("exit %d, want 1 with the count of nodes not diagnosed; failed nodes:\n%s\nstderr's tail:\n%s", r.code, failedLines(r.stderr), tail(r.stderr, 10))
 	}
 	if !strings.Contains(r.stderr, "1 linux node skipped (linux): "+linuxNode) {
 		t.Errorf("stderr does not say the Linux node was skipped:\n%s", tail(r.stderr, 30))
@@ -250,7 +250,7 @@ func TestAllNodesGroupsThePlantedFault(t *testing.T) {
 func TestSelectorTableReadsPerGroup(t *testing.T) {
 	r := plugin(t, "diagnose", "nodes", "-l", poolLabel+"="+poolValue, "--max-concurrency", "20")
 	if r.code != 0 {
-		t.Fatalf("exit %d, want 0 (every selected node diagnosed); stderr:\n%s", r.code, tail(r.stderr, 20))
+		t.Fatalf("exit %d, want 0 (every selected node diagnosed); failed nodes:\n%s\nstderr's tail:\n%s", r.code, failedLines(r.stderr), tail(r.stderr, 20))
 	}
 	t.Logf("the table's head:\n%s", strings.Join(strings.SplitN(r.stdout, "\n", 30)[:29], "\n"))
 	for _, want := range []string{
@@ -422,6 +422,18 @@ func groupList(f report.Fleet) string {
 		out = append(out, fmt.Sprintf("%s %v (%d nodes)", g.ID, g.Objects, len(g.Nodes)))
 	}
 	return strings.Join(out, "; ")
+}
+
+// failedLines is every progress line of a node that failed, so a CI log shows
+// each failure's cause however long the run's stderr is.
+func failedLines(stderr string) string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "✗") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func tail(s string, n int) string {
