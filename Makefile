@@ -11,10 +11,10 @@ export VERSION
 
 KREW_VERSION := v0.4.3
 
-# Most the gzipped windows/amd64 collector may weigh: what it measures (1.62 MB) and about 5%,
+# Most the gzipped windows/amd64 collector may weigh: what it measures (1.69 MB) and about 5%,
 # a guard against accidental bloat (the contract is 2 MB). cmd/winnet-collector/size_test.go
 # holds the same number, checks it and says why.
-COLLECTOR_BUDGET := 1700000
+COLLECTOR_BUDGET := 1780000
 
 # Fuzz targets as package:Func; `make fuzz` runs each for FUZZTIME (a short run in `make test`,
 # longer by hand: make fuzz FUZZTIME=60s). Minimizing a new input is capped at a few seconds:

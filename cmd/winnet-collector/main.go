@@ -39,6 +39,8 @@ const replayEnv = "WINNET_COLLECTOR_REPLAY"
 const usage = `usage:
   winnet-collector collect [--since 1h] [--pod-ip IP] [--source-timeout 30s] [--replay DIR]
                            [--probe SPEC ...] [--probe-from host|pod]
+  winnet-collector capture [--duration 30s] [--max-bytes N] [--pod-ip IP] [--filter F ...]
+                           [--drops] [--replay DIR]
   winnet-collector version
 
 collect writes the node's networking facts to stdout as NDJSON records and logs to stderr.
@@ -52,6 +54,13 @@ IPv6 goes in brackets before a port: udp:[fd00::10]:53.
 With --replay DIR, or ` + replayEnv + `=DIR, it replays a scenario folder of raw dumps instead
 of reading the node (see hack/scenarios/README.md); requested probes are answered from its
 probes.json.
+
+capture records packets with pktmon until --duration passes, the capture file reaches
+--max-bytes, a "stop" line arrives on stdin, or stdin closes; then it writes the capture as a
+tar stream on stdout (capture.pcapng, or capture.etl and capture.txt where pktmon cannot
+convert) and status records (NDJSON) on stderr. Each --filter is one pktmon filter in the form
+proto:UDP+ip:10.0.0.5+port:53; --pod-ip narrows every filter (or, alone, the capture) to that
+pod's traffic. With a replay folder the pktmon run is $` + pktmonEnv + `, the simulated one.
 `
 
 const (
@@ -61,10 +70,10 @@ const (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -72,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch args[0] {
 	case "collect":
 		return collect(ctx, args[1:], stdout, stderr, getenv)
+	case "capture":
+		return captureCmd(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "version":
 		if len(args) > 1 {
 			fmt.Fprintf(stderr, "winnet-collector: version takes no arguments\n\n%s", usage)

@@ -78,7 +78,7 @@ func TestUsage(t *testing.T) {
 				t.Skip("the node backend exists on Windows")
 			}
 			var out, errb bytes.Buffer
-			code := run(context.Background(), tt.args, &out, &errb, env(tt.env))
+			code := run(context.Background(), tt.args, nil, &out, &errb, env(tt.env))
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr: %s", code, tt.wantCode, errb.String())
 			}
@@ -116,7 +116,7 @@ func TestCollectReplay(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if code := run(context.Background(), tt.args, &out, &errb, env(tt.env)); code != 0 {
+			if code := run(context.Background(), tt.args, nil, &out, &errb, env(tt.env)); code != 0 {
 				t.Fatalf("exit %d; stderr: %s", code, errb.String())
 			}
 			recs := records(t, out.Bytes())
@@ -151,7 +151,7 @@ func (brokenPipe) Write([]byte) (int, error) { return 0, errors.New("broken pipe
 func TestCollectStreamFailure(t *testing.T) {
 	dir := scenario(t, map[string]string{"hns-version.json": `{"Major":13,"Minor":2}`})
 	var errb bytes.Buffer
-	code := run(context.Background(), []string{"collect", "--replay", dir}, brokenPipe{}, &errb, env(nil))
+	code := run(context.Background(), []string{"collect", "--replay", dir}, nil, brokenPipe{}, &errb, env(nil))
 	if code != 1 || !strings.Contains(errb.String(), "broken pipe") {
 		t.Errorf("exit %d, stderr %q; want 1 naming the write error", code, errb.String())
 	}
@@ -180,7 +180,7 @@ func TestCollectProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			args := append([]string{"collect", "--replay", dir}, tt.args...)
-			if code := run(context.Background(), args, &out, &errb, env(nil)); code != 0 {
+			if code := run(context.Background(), args, nil, &out, &errb, env(nil)); code != 0 {
 				t.Fatalf("exit %d; stderr: %s", code, errb.String())
 			}
 			var got []string

@@ -18,11 +18,12 @@ import (
 // hack/embed-collector.sh builds it. The plugin carries it and uploads it, gzipped, through
 // pods/exec. The collector uses the standard library (crypto/sha256, regexp, os/exec,
 // encoding/xml) rather than hand-written stand-ins: it measured 1,619,838 bytes when it went
-// back to them, and an exec round trip costs more than the bytes they add. The budget keeps
-// about 5% above that, so it catches accidental bloat (a package such as net/http pulled in by
+// back to them, and an exec round trip costs more than the bytes they add; 1,694,417 with the
+// pktmon capture (archive/tar for its stream, the capture loop). The budget keeps about 5%
+// above that, so it catches accidental bloat (a package such as net/http pulled in by
 // a dependency) rather than ordinary growth; the contract is 2 MB. The Makefile's
 // COLLECTOR_BUDGET must say the same: `make test` checks the embedded file against it.
-const collectorBudget = 1_700_000
+const collectorBudget = 1_780_000
 
 // heavyImports are packages the collector has no use for, each with why it stays out. A
 // match is a package or a path prefix ending in a slash.

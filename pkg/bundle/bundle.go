@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/kubectl-winnet/winnet/pkg/facts"
+	"github.com/kubectl-winnet/winnet/pkg/outfile"
 	"github.com/kubectl-winnet/winnet/pkg/report"
 	"github.com/kubectl-winnet/winnet/pkg/snapshot"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
@@ -102,7 +103,7 @@ func FromDiagnosis(snap *snapshot.Snapshot, cl *facts.Cluster, rep *report.Repor
 }
 
 // ErrExists is returned when the destination exists and overwriting was not asked for.
-var ErrExists = errors.New("the bundle file already exists")
+var ErrExists = outfile.ErrExists
 
 // Write writes c to path as a .tar.gz, atomically. Without force an existing file is left
 // alone and ErrExists returned.
@@ -119,57 +120,9 @@ func WriteTracking(dest string, c Contents, force bool, track func(tmp string) (
 	})
 }
 
-// writeAtomic writes what write produces to dest through a temporary file in dest's folder,
-// renamed (or linked, without force) into place once complete.
+// writeAtomic writes what write produces to dest all or nothing (package outfile).
 func writeAtomic(dest string, force bool, track func(tmp string) (release func()), write func(io.Writer) error) error {
-	if !force {
-		if _, err := os.Lstat(dest); err == nil {
-			return fmt.Errorf("writing the bundle to %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
-		}
-	}
-	dir := filepath.Dir(dest)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("creating the bundle in %s: %w; check that the folder exists and is writable", dir, err)
-	}
-	tmpName := tmp.Name()
-	if track != nil {
-		defer track(tmpName)()
-	}
-	done := false
-	defer func() {
-		if !done {
-			_ = tmp.Close()
-			_ = os.Remove(tmpName)
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return fmt.Errorf("writing the bundle %s: %w", dest, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing the bundle %s: %w", dest, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the bundle %s: %w", dest, err)
-	}
-	if force {
-		err = os.Rename(tmpName, dest)
-	} else {
-		// A hard link refuses to replace an existing file, so a file created meanwhile is not
-		// clobbered; file systems without links fall back to a rename.
-		if err = os.Link(tmpName, dest); err == nil {
-			_ = os.Remove(tmpName)
-		} else if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("writing the bundle to %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
-		} else {
-			err = os.Rename(tmpName, dest)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("moving the bundle into place at %s: %w", dest, err)
-	}
-	done = true
-	return nil
+	return outfile.Write("the bundle", dest, force, track, write)
 }
 
 // addFunc adds one file to the archive being written.
@@ -427,21 +380,5 @@ func DecodeCluster(b []byte) (*facts.Cluster, error) {
 // CheckDestination says early whether Write can create dest: the folder exists, and the file
 // does not unless force.
 func CheckDestination(dest string, force bool) error {
-	dir := filepath.Dir(dest)
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("--bundle %s: the folder %s cannot be used (%w); create it or choose another path", dest, dir, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("--bundle %s: %s is not a folder; choose another path", dest, dir)
-	}
-	if fi, err := os.Stat(dest); err == nil {
-		if fi.IsDir() {
-			return fmt.Errorf("--bundle %s is a folder; give a file name such as %s", dest, filepath.Join(dest, "winnet-bundle.tar.gz"))
-		}
-		if !force {
-			return fmt.Errorf("--bundle %s: %w; choose another name or pass --force to replace it", dest, ErrExists)
-		}
-	}
-	return nil
+	return outfile.Check("--bundle", dest, force)
 }

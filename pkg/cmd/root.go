@@ -45,6 +45,7 @@ EndpointSlices and pods, and tells you what is wrong and how to fix it.`,
 		newCleanupCmd(flags, streams),
 		newSetupCmd(flags, streams),
 		newAnalyzeCmd(streams),
+		newCaptureCmd(flags, streams),
 	)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

@@ -107,3 +107,39 @@ func (r *Runner) explain(err error) error {
 	}
 	return fmt.Errorf("the collector on node %s exited with code %d", node, exit.Code)
 }
+
+// RunWithInput runs the collector with args and stdin (a capture's control channel). stdin
+// cannot share an exec with the upload, whose archive is stdin, so a node that lacks this
+// collector gets it in an exec of its own first (extract, verify, `version`); newStdin is
+// called once per run attempt, since a refused attempt may have read from its reader.
+func (r *Runner) RunWithInput(ctx context.Context, args []string, newStdin func() io.Reader, stdout, stderr io.Writer) error {
+	sha := r.Collector.SHA256()
+	argv, err := nodecmd.Run(sha, args...)
+	if err != nil {
+		return err
+	}
+	if !r.Fresh {
+		r.progress("verifying the collector kept on the node (sha256 %s…) and running it", sha[:12])
+		err := r.exec(ctx, argv, newStdin(), stdout, stderr)
+		var exit *ExitError
+		if !errors.As(err, &exit) || exit.Code != nodecmd.ExitHashMismatch {
+			return r.explain(err)
+		}
+		r.progress("the kept debug pod holds another collector build (or none); uploading this one")
+	}
+	archive, err := r.Collector.Upload()
+	if err != nil {
+		return err
+	}
+	upload, err := nodecmd.UploadAndRun(sha, "version")
+	if err != nil {
+		return err
+	}
+	r.progress("uploading the collector (%.1f MB gzipped)", float64(len(archive))/1e6)
+	r.Uploaded = true
+	r.UploadBytes += int64(len(archive))
+	if err := r.explain(r.exec(ctx, upload, bytes.NewReader(archive), io.Discard, stderr)); err != nil {
+		return err
+	}
+	return r.explain(r.exec(ctx, argv, newStdin(), stdout, stderr))
+}

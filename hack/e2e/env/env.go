@@ -109,9 +109,13 @@ func Up(ctx context.Context, o Options) (_ *Env, err error) {
 		}
 		nodes[i] = n
 	}
+	pktmon, err := PktmonBinary(workDir)
+	if err != nil {
+		return nil, err
+	}
 	sim, err := simnode.Start(ctx, simnode.Config{
 		Client: cl.Client(), Nodes: nodes, ServingCert: serving, ClientCAs: cl.KubeletClientCAs(),
-		WorkDir: filepath.Join(workDir, "nodes"),
+		WorkDir: filepath.Join(workDir, "nodes"), Pktmon: pktmon,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the simulated nodes: %w", err)

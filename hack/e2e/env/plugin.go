@@ -28,3 +28,15 @@ func PluginBinary() (string, error) {
 	}
 	return out, nil
 }
+
+// PktmonBinary builds the simulated pktmon (hack/e2e/simnode/fakepktmon) into dir: the
+// program the collector's captures run on simulated nodes.
+func PktmonBinary(dir string) (string, error) {
+	out := filepath.Join(dir, "pktmon")
+	cmd := exec.Command("go", "build", "-o", out, "./hack/e2e/simnode/fakepktmon")
+	cmd.Dir, cmd.Stderr = RepoRoot(), os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building the simulated pktmon: %w", err)
+	}
+	return out, nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -126,6 +127,14 @@ func (e *executor) ExecInContainer(ctx context.Context, _, _, container string, 
 	host := &wincmd.Host{Root: filepath.Join(st.sandbox, "hpc"), Hostname: e.node.spec.Name, Env: map[string]string{}}
 	if e.node.spec.Scenario != "" {
 		host.Env["WINNET_COLLECTOR_REPLAY"] = e.node.spec.Scenario
+		if s.cfg.Pktmon != "" {
+			state := filepath.Join(s.cfg.WorkDir, "pktmon", e.node.spec.Name)
+			if err := os.MkdirAll(state, 0o755); err != nil {
+				return fmt.Errorf("simulated node %s: pktmon state folder: %w", e.node.spec.Name, err)
+			}
+			host.Env["WINNET_PKTMON"] = s.cfg.Pktmon
+			host.Env["WINNET_PKTMON_STATE"] = state
+		}
 	}
 	if !isHostProcess(e.pod) {
 		if err := imageFromAnnotations(e.pod, host); err != nil {

@@ -97,6 +97,10 @@ type Config struct {
 	WorkDir string
 	// Logf, when set, receives one line per notable event (e.g. t.Logf).
 	Logf func(format string, args ...any)
+	// Pktmon is the simulated pktmon program (hack/e2e/simnode/fakepktmon, built). When set,
+	// the collector's captures on a node with a scenario run it (WINNET_PKTMON), each node
+	// keeping its own pktmon state (one session, one filter list) in WorkDir/pktmon/<node>.
+	Pktmon string
 }
 
 // ExecRecord is one exec request the simulator served.
@@ -264,6 +268,11 @@ func (s *Sim) Stop() {
 		}
 		s.execWG.Wait()
 		s.workers.Wait()
+		if s.cfg.Pktmon != "" {
+			// A capture the test left running is a background process of the simulated
+			// pktmon; it exits once its node's state folder is gone.
+			_ = os.RemoveAll(filepath.Join(s.cfg.WorkDir, "pktmon"))
+		}
 	})
 }
 

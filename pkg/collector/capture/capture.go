@@ -1,0 +1,276 @@
+// Package capture runs one packet capture on the node with pktmon: clear a session an earlier
+// winnet run left behind, add the filters, start, wait for the end (duration, size, the
+// plugin's stop or its going away, a signal), stop and remove the filters on every path,
+// convert to pcapng, and send the files as a tar stream. Status records go to a separate
+// writer (the collector's stderr), so the capture bytes stay raw on stdout.
+package capture
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kubectl-winnet/winnet/pkg/pktmon"
+	"github.com/kubectl-winnet/winnet/pkg/wire"
+)
+
+// Runner runs pktmon with argv and returns its combined output; a non-zero exit is an error
+// that still comes with the output.
+type Runner func(ctx context.Context, argv ...string) (string, error)
+
+// ExecRunner runs the pktmon program at path.
+func ExecRunner(path string) Runner {
+	return func(ctx context.Context, argv ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, path, argv...).CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+}
+
+// Limits of one capture: pktmon keeps one session per machine, so a capture must not hold it
+// for long, and the file must fit the debug pod's sandbox comfortably.
+const (
+	MaxDuration = time.Hour
+	MaxBytes    = 2 << 30
+)
+
+// Config is one capture.
+type Config struct {
+	Pktmon  Runner
+	Dir     string // work folder for the capture files; created, and removed at the end
+	Filters []pktmon.Filter
+	// Duration ends the capture; it is also the watchdog when nobody stops it.
+	Duration time.Duration
+	MaxBytes int64 // the capture file's size at which it ends
+	Drops    bool  // drop events only
+
+	// Control is read for "stop" lines; its end (the plugin went away) stops the capture too.
+	Control io.Reader
+	Out     io.Writer     // the tar stream
+	Status  *wire.Encoder // status records
+	// Poll is how often the file size is checked and the status sent; 0 means 500ms.
+	Poll time.Duration
+}
+
+// command timeouts: pktmon stop flushes and merges metadata, which takes a while on a busy
+// node; the others return at once.
+const (
+	commandTimeout = 30 * time.Second
+	stopTimeout    = 2 * time.Minute
+)
+
+// Run captures. It returns an error when the capture could not be made or sent; the filters
+// and the session it started are removed whatever happens, even when ctx ends.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if cfg.Duration <= 0 || cfg.Duration > MaxDuration {
+		return fmt.Errorf("capture duration %s: give one between 1s and %s", cfg.Duration, MaxDuration)
+	}
+	if cfg.MaxBytes <= 0 || cfg.MaxBytes > MaxBytes {
+		return fmt.Errorf("capture size limit %d bytes: give one between 1 byte and %d", cfg.MaxBytes, int64(MaxBytes))
+	}
+	if len(cfg.Filters) > pktmon.MaxFilters {
+		return fmt.Errorf("%d capture filters: pktmon takes at most %d", len(cfg.Filters), pktmon.MaxFilters)
+	}
+	poll := cfg.Poll
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
+	}
+	status := func(s wire.CaptureStatus) {
+		_ = cfg.Status.Emit(wire.TypeProgress, "capture", wire.KindCaptureStatus, s)
+	}
+	status(wire.CaptureStatus{State: wire.CaptureStarting})
+
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("creating the capture folder: %w", err)
+	}
+	defer os.RemoveAll(cfg.Dir)
+
+	// Cleanup runs on a context of its own: a signal that ended ctx must not also skip it.
+	cleanupCtx := context.WithoutCancel(ctx)
+	run := func(timeout time.Duration, argv []string) (string, error) {
+		c, cancel := context.WithTimeout(cleanupCtx, timeout)
+		defer cancel()
+		out, err := cfg.Pktmon(c, argv...)
+		if err != nil {
+			return out, fmt.Errorf("pktmon %s: %w%s", strings.Join(argv, " "), err, quoted(out))
+		}
+		return out, nil
+	}
+
+	if list, err := run(commandTimeout, pktmon.FilterList()); err != nil {
+		return fmt.Errorf("%w\npktmon is inbox on Windows Server 2019 and later; check that this node has it", err)
+	} else if pktmon.HasWinnetFilter(list) {
+		// A winnet run was killed mid-capture (its pod deleted, the node restarted): its
+		// session may still be writing. It is ours to stop.
+		_, _ = run(stopTimeout, pktmon.Stop())
+		if _, err := run(commandTimeout, pktmon.FilterRemove()); err != nil {
+			return err
+		}
+		status(wire.CaptureStatus{State: wire.CaptureStarting, Note: "a pktmon session left by an earlier winnet capture was stopped"})
+	}
+
+	// From the first filter on, every exit path stops pktmon and removes the filters.
+	started := false
+	defer func() {
+		var errs []error
+		if started {
+			if _, e := run(stopTimeout, pktmon.Stop()); e != nil {
+				errs = append(errs, e)
+			}
+		}
+		if _, e := run(commandTimeout, pktmon.FilterRemove()); e != nil {
+			errs = append(errs, e)
+		}
+		if len(errs) > 0 {
+			err = errors.Join(append([]error{err}, errs...)...)
+		}
+	}()
+	for i, f := range cfg.Filters {
+		if _, err := run(commandTimeout, pktmon.FilterAdd(pktmon.FilterName(i), f)); err != nil {
+			return err
+		}
+	}
+	etl := filepath.Join(cfg.Dir, "capture.etl")
+	typ := pktmon.TypeAll
+	if cfg.Drops {
+		typ = pktmon.TypeDrop
+	}
+	// The cap is above MaxBytes so that this run's size check, not circular overwriting,
+	// ends the capture; the cap stays as the disk's guard when this process is killed.
+	capMB := int(cfg.MaxBytes>>20) + 2
+	if _, err := run(commandTimeout, pktmon.Start(pktmon.StartOptions{File: etl, MaxMB: capMB, Type: typ})); err != nil {
+		return fmt.Errorf("%w\npktmon keeps one capture per machine: another capture (not winnet's) may be running on this node", err)
+	}
+	started = true
+	begin := time.Now()
+	status(wire.CaptureStatus{State: wire.CaptureRunning})
+
+	reason := wait(ctx, cfg, etl, begin, poll, status)
+	_, stopErr := run(stopTimeout, pktmon.Stop())
+	started = false
+	if stopErr != nil {
+		return stopErr
+	}
+	size := fileSize(etl)
+	status(wire.CaptureStatus{State: wire.CaptureStopped, Reason: reason, ElapsedMS: time.Since(begin).Milliseconds(), Bytes: size})
+
+	files, format, note := convert(run, etl)
+	status(wire.CaptureStatus{State: wire.CaptureSending, Format: format, Note: note, Bytes: size})
+	if err := sendTar(cfg.Out, files); err != nil {
+		return fmt.Errorf("sending the capture: %w", err)
+	}
+	status(wire.CaptureStatus{State: wire.CaptureCompleted, Format: format})
+	return nil
+}
+
+// wait returns why the capture ends, sending a running status each poll.
+func wait(ctx context.Context, cfg Config, etl string, begin time.Time, poll time.Duration, status func(wire.CaptureStatus)) string {
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		if cfg.Control == nil {
+			<-ctx.Done()
+			return
+		}
+		sc := bufio.NewScanner(cfg.Control)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "stop" {
+				return
+			}
+		}
+		// EOF or a read error: the plugin is gone, and nobody will read a capture that runs on.
+	}()
+	deadline := time.NewTimer(cfg.Duration)
+	defer deadline.Stop()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return wire.StopSignal
+		case <-asked:
+			return wire.StopAsked
+		case <-deadline.C:
+			return wire.StopDuration
+		case <-tick.C:
+			size := fileSize(etl)
+			status(wire.CaptureStatus{State: wire.CaptureRunning, ElapsedMS: time.Since(begin).Milliseconds(), Bytes: size})
+			if size >= cfg.MaxBytes {
+				return wire.StopSize
+			}
+		}
+	}
+}
+
+// convert turns the .etl into the files to send: a pcapng, or, where this Windows build has
+// no etl2pcap, the .etl and pktmon's text rendering of it.
+func convert(run func(time.Duration, []string) (string, error), etl string) (files []string, format, note string) {
+	pcap := strings.TrimSuffix(etl, ".etl") + ".pcapng"
+	_, err := run(stopTimeout, pktmon.Etl2pcap(etl, pcap))
+	if err == nil && fileSize(pcap) >= 0 {
+		return []string{pcap}, wire.CaptureFormatPcapng, ""
+	}
+	files = []string{etl}
+	note = "this Windows build's pktmon cannot convert to pcapng (etl2pcap): the raw .etl is sent; open it with Microsoft Network Monitor or convert it on Windows 10 2004+/Server 2022 with `pktmon etl2pcap FILE`"
+	txt := strings.TrimSuffix(etl, ".etl") + ".txt"
+	if _, err := run(stopTimeout, pktmon.Etl2txt(etl, txt)); err == nil && fileSize(txt) >= 0 {
+		files = append(files, txt)
+		note += "; pktmon's text rendering is sent beside it"
+	}
+	return files, wire.CaptureFormatETL, note
+}
+
+// sendTar writes files as one tar stream, each under its base name.
+func sendTar(w io.Writer, files []string) error {
+	tw := tar.NewWriter(w)
+	for _, path := range files {
+		if err := addFile(tw, path); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func addFile(tw *tar.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Mode: 0o600, Size: fi.Size(), ModTime: fi.ModTime(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	// The size is fixed by the header: a file still growing would corrupt the stream.
+	_, err = io.CopyN(tw, f, fi.Size())
+	return err
+}
+
+// fileSize is path's size, -1 when it does not exist.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
+}
+
+func quoted(out string) string {
+	if out == "" {
+		return ""
+	}
+	if len(out) > 2000 {
+		out = out[:2000] + "…"
+	}
+	return ": " + out
+}
