@@ -85,6 +85,24 @@ func TestVersionUnderWine(t *testing.T) {
 	}
 }
 
+// Wine has no pktmon.exe: a capture must say so and end, with nothing on stdout (where a
+// capture's tar stream would go) and its error as a record on stderr.
+func TestCaptureWithoutPktmonUnderWine(t *testing.T) {
+	exe := env(t, "WINNET_WINE_EXE")
+	out, errb, took, err := wine(t, exe, "capture", "--duration", "2s", "--pod-ip", "10.244.1.5")
+	t.Logf("winnet-collector capture under Wine: %s", took.Round(time.Millisecond))
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("capture without pktmon: %v, want exit 1\nstderr: %s", err, errb)
+	}
+	if len(out) != 0 {
+		t.Errorf("capture without pktmon wrote %d bytes to stdout, want none", len(out))
+	}
+	if !strings.Contains(string(errb), `"type":"error"`) || !strings.Contains(string(errb), "pktmon") {
+		t.Errorf("stderr has no error record naming pktmon:\n%s", errb)
+	}
+}
+
 func TestCollectUnderWine(t *testing.T) {
 	exe := env(t, "WINNET_WINE_EXE")
 	sum := fileSHA256(t, exe)

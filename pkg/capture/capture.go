@@ -78,14 +78,12 @@ type Result struct {
 }
 
 // Run captures. cleanup is non-nil whenever a debug pod may exist, even when Run fails, and
-// must be called.
+// must then be called; it is nil when none was made.
 func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, err error) {
 	p := cfg.Progress
 	if p == nil {
 		p = progress.New(nil, true)
 	}
-	cleanup = func() error { return nil }
-
 	p.Start("resolving " + cfg.Target)
 	tgt, err := target.Resolve(ctx, cfg.Client, cfg.Namespace, cfg.Target)
 	if err != nil {

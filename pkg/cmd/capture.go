@@ -281,8 +281,8 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("--max-size %q is not a size: %v; write it as 100MB, 1GB or 500Mi", s, err)
 	}
 	n := q.Value()
-	if n < 1<<20 {
-		return 0, fmt.Errorf("--max-size %s is below 1MB, less than pktmon's smallest file", s)
+	if n < 1e6 {
+		return 0, fmt.Errorf("--max-size %s is below 1MB, pktmon's smallest file", s)
 	}
 	return n, nil
 }

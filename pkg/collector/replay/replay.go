@@ -190,7 +190,7 @@ func Sources(dir string, log io.Writer, requested ...probe.Target) ([]collector.
 		sources = append(sources, src)
 	}
 
-	known := map[string]bool{ProbesFile: true, FilesDir: true, ToolsDir: true, DelayFile: true, CrashFile: true}
+	known := map[string]bool{ProbesFile: true, FilesDir: true, ToolsDir: true, DelayFile: true, CrashFile: true, CaptureFile: true}
 	for _, af := range artifactFiles {
 		known[af.file] = true
 	}
