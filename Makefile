@@ -26,7 +26,7 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecoder ./pkg/target:FuzzParse ./pkg/pathplan:Fuz
 	./hack/e2e/simnode/wincmd:FuzzCmdScript
 FUZZTIME ?= 8s
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy fuzz cluster dist krew-validate krew-install clean
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy fuzz cluster dist krew-validate krew-install goreleaser-check lint-workflows clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -79,10 +79,16 @@ krew-validate: dist ## check the generated krew manifest with krew's own validat
 krew-install: dist ## install the built plugin with the real krew binary into a temp KREW_ROOT and run it through kubectl
 	KREW_VERSION=$(KREW_VERSION) hack/krew-install-test.sh
 
+goreleaser-check: collector dist ## goreleaser check, then a snapshot release compared with make dist: same archive names, files and bytes; its krew manifest validated and installed
+	KREW_VERSION=$(KREW_VERSION) hack/goreleaser-check.sh
+
+lint-workflows: ## lint .github/workflows with actionlint (and shellcheck on run: blocks)
+	hack/lint-workflows.sh
+
 wine-smoke: ## run the windows/amd64 collector under Wine (installs wine64 and mingw-w64 as root once)
 	hack/wine-smoke.sh
 
-test: vet collector unit fuzz e2e wine-smoke krew-validate krew-install ## everything CI runs: vet, unit, a short fuzz run, e2e, the Wine smoke test, the krew manifest and a krew install
+test: vet collector unit fuzz e2e wine-smoke krew-validate krew-install goreleaser-check lint-workflows ## everything CI runs: vet, unit, a short fuzz run, e2e, the Wine smoke test, the krew manifest and a krew install, goreleaser against make dist, and the workflows linted
 	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.tar.gz); echo "embedded collector: $$size bytes gzipped (budget $(COLLECTOR_BUDGET))"; \
 	  test $$size -le $(COLLECTOR_BUDGET) || { echo "the gzipped windows collector is $$size bytes, over its budget of $(COLLECTOR_BUDGET): find what grew with go tool nm -size -sort size (see TestCollectorSize in cmd/winnet-collector/size_test.go) and slim it, or raise COLLECTOR_BUDGET there and here if the growth is worth it"; exit 1; }
 
