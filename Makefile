@@ -4,7 +4,9 @@ SHELL := /usr/bin/env bash
 
 # Semantic version (krew requires vX.Y.Z): a release tag, else v0.0.0-<commit>.
 VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.0.0-$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
-LDFLAGS := -s -w -X github.com/kubectl-winnet/winnet/pkg/cmd.Version=$(VERSION)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+COMMIT_DATE ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+LDFLAGS := -s -w -X github.com/kubectl-winnet/winnet/pkg/cmd.Version=$(VERSION) -X github.com/kubectl-winnet/winnet/pkg/cmd.Commit=$(COMMIT) -X github.com/kubectl-winnet/winnet/pkg/cmd.BuildDate=$(COMMIT_DATE)
 OUT := bin
 E2E_OUT := _output/e2e
 export VERSION

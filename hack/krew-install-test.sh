@@ -32,7 +32,8 @@ mkdir -p "$krew_root/index/default/plugins" && git -C "$krew_root/index/default"
 [ -x "$krew_root/bin/kubectl-winnet" ] || { echo "krew-install-test: krew did not link kubectl-winnet into $krew_root/bin" >&2; exit 1; }
 out=$(PATH="$krew_root/bin:$PATH" kubectl winnet version)
 echo "  kubectl winnet version: $out"
+commit=$(git -C "$(dirname "$0")/.." rev-parse HEAD)
 case "$out" in
-  *"$want"*) echo "krew-install-test: ok (installed $want with krew $krew_version)";;
-  *) echo "krew-install-test: kubectl winnet version printed \"$out\", want it to name $want" >&2; exit 1;;
+  *"$want"*"commit $commit of "*) echo "krew-install-test: ok (installed $want with krew $krew_version)";;
+  *) echo "krew-install-test: kubectl winnet version printed \"$out\", want it to name $want and commit $commit" >&2; exit 1;;
 esac

@@ -8,8 +8,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = "dev"
+// Version is the plugin's version, Commit the git commit it was built from and BuildDate that
+// commit's time in Unix seconds, all set at build time with -ldflags -X (Makefile,
+// hack/krew-manifest.sh, .goreleaser.yaml).
+var (
+	Version   = "dev"
+	Commit    = ""
+	BuildDate = ""
+)
 
 // NewRootCmd builds `kubectl winnet` and its subcommands.
 func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {

@@ -3,6 +3,9 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -16,6 +19,10 @@ type VersionInfo struct {
 	APIVersion string         `json:"apiVersion"`
 	Kind       string         `json:"kind"`
 	Plugin     string         `json:"plugin"`
+	Commit     string         `json:"commit,omitempty"`
+	BuildDate  string         `json:"buildDate,omitempty"` // RFC 3339, UTC: the commit's time
+	GoVersion  string         `json:"goVersion"`
+	Platform   string         `json:"platform"`
 	Collector  *embedded.Meta `json:"collector,omitempty"`
 	// CollectorError says why no collector is embedded, when none is.
 	CollectorError string `json:"collectorError,omitempty"`
@@ -28,7 +35,8 @@ func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Print the plugin's version and the embedded collector's version and sha256",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			info := VersionInfo{APIVersion: report.APIVersion, Kind: "Version", Plugin: Version}
+			info := VersionInfo{APIVersion: report.APIVersion, Kind: "Version", Plugin: Version, Commit: Commit,
+				BuildDate: buildDate(BuildDate), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 			c, err := embedded.Load()
 			switch {
 			case err == nil:
@@ -42,7 +50,10 @@ func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
 			case "json", "yaml":
 				return printStructured(streams.Out, output, info)
 			case "":
-				fmt.Fprintf(streams.Out, "kubectl-winnet %s\n", info.Plugin)
+				fmt.Fprintf(streams.Out, "kubectl-winnet %s (%s, %s)\n", info.Plugin, info.Platform, info.GoVersion)
+				if info.Commit != "" {
+					fmt.Fprintf(streams.Out, "commit %s of %s\n", info.Commit, info.BuildDate)
+				}
 				if info.Collector != nil {
 					fmt.Fprintf(streams.Out, "collector %s (%s/%s, sha256 %s, %d bytes gzipped)\n",
 						c.Meta.Version, c.Meta.OS, c.Meta.Arch, c.Meta.SHA256, c.Meta.GzSize)
@@ -56,4 +67,13 @@ func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml")
 	return cmd
+}
+
+// buildDate turns the stamped Unix seconds into RFC 3339; empty or unreadable stays empty.
+func buildDate(unix string) string {
+	n, err := strconv.ParseInt(unix, 10, 64)
+	if err != nil || n <= 0 {
+		return ""
+	}
+	return time.Unix(n, 0).UTC().Format(time.RFC3339)
 }
