@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-winnet/winnet/pkg/analyze"
 	"github.com/kubectl-winnet/winnet/pkg/bundle"
+	"github.com/kubectl-winnet/winnet/pkg/colormode"
 	"github.com/kubectl-winnet/winnet/pkg/fleet"
 	"github.com/kubectl-winnet/winnet/pkg/ingest"
 	"github.com/kubectl-winnet/winnet/pkg/report"
@@ -42,6 +43,7 @@ type analyzeOptions struct {
 	streams genericiooptions.IOStreams
 
 	output string
+	color  string
 	failOn string
 	pod    string
 	podIP  string
@@ -109,6 +111,7 @@ Exit codes: 0 analysis made, 1 it could not be made, 3 findings at or above --fa
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide, json or yaml")
+	f.StringVar(&o.color, "color", colormode.Auto, "Colour the severities in tables: auto (a terminal, unless NO_COLOR or TERM=dumb), always or never")
 	f.StringVar(&o.failOn, "fail-on", "none", "Exit with code 3 when a finding of this severity or worse is reported: error, warning or none")
 	f.StringVar(&o.pod, "pod", "", "The target pod, NAMESPACE/NAME (or NAME when unique in the files)")
 	f.StringVar(&o.podIP, "pod-ip", "", "The target pod's IP (enough to check its HNS endpoint when its object is not in the files)")
@@ -118,6 +121,9 @@ Exit codes: 0 analysis made, 1 it could not be made, 3 findings at or above --fa
 }
 
 func (o *analyzeOptions) validate() error {
+	if _, err := colormode.Parse(o.color); err != nil {
+		return err
+	}
 	if err := report.ValidateFormat(o.output); err != nil {
 		return err
 	}
@@ -175,7 +181,7 @@ func (o *analyzeOptions) analyzeOne(res *ingest.Result, input string) error {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	default:
-		if err := report.Render(o.streams.Out, rep, o.output); err != nil {
+		if err := report.RenderStyled(o.streams.Out, rep, o.output, tableStyle(o.color, o.streams.Out)); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	}
@@ -242,7 +248,7 @@ func (o *analyzeOptions) runFleet(p string) error {
 		results = append(results, nr)
 	}
 	f := report.BuildFleet(results, report.Versions{Version: Version}, fb.Versions.Notes)
-	if err := report.RenderFleet(o.streams.Out, f, o.output); err != nil {
+	if err := report.RenderFleetStyled(o.streams.Out, f, o.output, tableStyle(o.color, o.streams.Out)); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	if len(unreadable) > 0 {

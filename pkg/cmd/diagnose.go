@@ -20,6 +20,7 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/access"
 	"github.com/kubectl-winnet/winnet/pkg/analyze"
 	"github.com/kubectl-winnet/winnet/pkg/bundle"
+	"github.com/kubectl-winnet/winnet/pkg/colormode"
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/diagnose"
 	"github.com/kubectl-winnet/winnet/pkg/embedded"
@@ -47,6 +48,7 @@ type diagnoseOptions struct {
 	streams genericiooptions.IOStreams
 
 	output         string
+	color          string
 	debugNamespace string
 	image          string
 	keep           bool
@@ -129,6 +131,7 @@ Exit codes: 0 success, 1 the diagnosis could not be made (on any node of a many-
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide, json or yaml")
+	f.StringVar(&o.color, "color", colormode.Auto, "Colour the severities in tables: auto (a terminal, unless NO_COLOR or TERM=dumb), always or never")
 	f.StringVar(&o.debugNamespace, "debug-namespace", debugpod.DefaultNamespace, "Namespace for the debug pod; it must allow privileged pods (Pod Security level privileged)")
 	f.StringVar(&o.image, "image", debugpod.DefaultImage, "Image of the HostProcess debug container")
 	f.BoolVar(&o.keep, "keep", false, "Leave the debug pod running after the diagnosis, for later runs to reuse (it still expires after --debug-pod-deadline)")
@@ -172,6 +175,9 @@ func (o *diagnoseOptions) validate() error {
 			return err
 		}
 	} else if _, err := target.Parse(o.target); err != nil {
+		return err
+	}
+	if _, err := colormode.Parse(o.color); err != nil {
 		return err
 	}
 	if err := report.ValidateFormat(o.output); err != nil {
@@ -285,7 +291,7 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 	if res.Report.DebugPod != nil && res.Report.DebugPod.Kept {
 		p.Info("debug pod %s/%s kept for reuse (--keep)", res.Report.DebugPod.Namespace, res.Report.DebugPod.Name)
 	}
-	if err := report.Render(o.streams.Out, res.Report, o.output); err != nil {
+	if err := report.RenderStyled(o.streams.Out, res.Report, o.output, tableStyle(o.color, o.streams.Out)); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	if o.bundle != "" {

@@ -139,7 +139,7 @@ func (o *diagnoseOptions) runFleet(parent context.Context) error {
 	default:
 		podGone()
 	}
-	if err := report.RenderFleet(o.streams.Out, res.Report, o.output); err != nil {
+	if err := report.RenderFleetStyled(o.streams.Out, res.Report, o.output, tableStyle(o.color, o.streams.Out)); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	if o.bundle != "" {

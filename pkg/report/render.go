@@ -23,9 +23,14 @@ func ValidateFormat(f string) error {
 	return fmt.Errorf("unknown output format %q: use one of %s", f, strings.Join(Formats, ", "))
 }
 
-// Render writes the report in format to w.
+// Render writes the report in format to w, in plain text.
 func Render(w io.Writer, r *Report, format string) error {
-	return renderAs(w, r, format, func(wide bool) error { return renderTable(w, r, wide) })
+	return RenderStyled(w, r, format, Style{})
+}
+
+// RenderStyled is Render with the table drawn in style (json and yaml are never styled).
+func RenderStyled(w io.Writer, r *Report, format string, style Style) error {
+	return renderAs(w, r, format, func(wide bool) error { return renderTable(w, r, wide, style) })
 }
 
 // renderAs writes v as JSON or YAML, or as the table drawn by table.
@@ -48,7 +53,7 @@ func renderAs(w io.Writer, v any, format string, table func(wide bool) error) er
 	return ValidateFormat(format)
 }
 
-func renderTable(out io.Writer, r *Report, wide bool) error {
+func renderTable(out io.Writer, r *Report, wide bool, style Style) error {
 	// Each section gets its own tab writer, so one wide column does not stretch the others.
 	w := printers.GetNewTabWriter(out)
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
@@ -95,7 +100,7 @@ func renderTable(out io.Writer, r *Report, wide bool) error {
 		section()
 		// Findings are blocks, not table rows: evidence and fixes are sentences.
 		for _, f := range r.Findings {
-			fmt.Fprintf(out, "%-7s %s: %s\n", strings.ToUpper(f.Severity), f.ID, f.Title)
+			fmt.Fprintf(out, "%s %s: %s\n", style.severity(f.Severity), f.ID, f.Title)
 			limit := 3
 			if wide {
 				limit = len(f.Evidence)

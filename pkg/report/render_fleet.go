@@ -16,10 +16,15 @@ const fleetListCap = 5
 // RenderFleet writes the many-node report in format to w. JSON and YAML carry each node's
 // full report; the table groups the findings across nodes and lists a row per node.
 func RenderFleet(w io.Writer, f *Fleet, format string) error {
-	return renderAs(w, f, format, func(wide bool) error { return renderFleetTable(w, f, wide) })
+	return RenderFleetStyled(w, f, format, Style{})
 }
 
-func renderFleetTable(out io.Writer, f *Fleet, wide bool) error {
+// RenderFleetStyled is RenderFleet with the table drawn in style.
+func RenderFleetStyled(w io.Writer, f *Fleet, format string, style Style) error {
+	return renderAs(w, f, format, func(wide bool) error { return renderFleetTable(w, f, wide, style) })
+}
+
+func renderFleetTable(out io.Writer, f *Fleet, wide bool, style Style) error {
 	// Each section gets its own tab writer, so one wide column does not stretch the others.
 	w := printers.GetNewTabWriter(out)
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
@@ -68,7 +73,7 @@ func renderFleetTable(out io.Writer, f *Fleet, wide bool) error {
 		section()
 		// Findings are blocks, not table rows: titles and fixes are sentences.
 		for _, g := range f.Groups {
-			fmt.Fprintf(out, "%-7s %s %s: %s\n", strings.ToUpper(g.Severity), g.ID, fleetSpread(g, s.Selected), g.Title)
+			fmt.Fprintf(out, "%s %s %s: %s\n", style.severity(g.Severity), g.ID, fleetSpread(g, s.Selected), g.Title)
 			if len(g.Objects) > 0 {
 				fmt.Fprintf(out, "        about: %s\n", fleetObjects(g.Objects))
 			}

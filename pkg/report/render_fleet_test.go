@@ -127,25 +127,30 @@ func TestFleetGolden(t *testing.T) {
 		for _, format := range []string{"table", "wide", "json", "yaml"} {
 			t.Run(name+"-"+format, func(t *testing.T) {
 				got := renderFleet(t, build(), format)
-				path := filepath.Join("testdata", "fleet", name+"-"+format+".golden")
-				if *updateGolden {
-					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./pkg/report -run Fleet -update to create it)", err)
-				}
-				if d := cmp.Diff(string(want), got); d != "" {
-					t.Errorf("%s differs from %s (-want +got; -update rewrites it):\n%s", format, path, d)
-				}
+				golden(t, filepath.Join("testdata", "fleet", name+"-"+format+".golden"), got)
 			})
 		}
+	}
+}
+
+// golden compares got with the file at path, or rewrites the file with -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./pkg/report -update to create it)", err)
+	}
+	if d := cmp.Diff(string(want), got); d != "" {
+		t.Errorf("output differs from %s (-want +got; -update rewrites it):\n%s", path, d)
 	}
 }
 

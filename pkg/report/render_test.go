@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,47 @@ func TestIncompleteReportSaysSo(t *testing.T) {
 	table.Reset()
 	if err := Render(&table, sample(), "table"); err != nil || strings.Contains(table.String(), "INCOMPLETE") {
 		t.Errorf("a complete report is marked incomplete (%v)", err)
+	}
+}
+
+// TestReportGolden pins each renderer's output for one node's report, as the fleet goldens do
+// for many (go test ./pkg/report -run Golden -update rewrites them after a deliberate change).
+func TestReportGolden(t *testing.T) {
+	for _, format := range []string{"table", "wide", "json", "yaml"} {
+		t.Run(format, func(t *testing.T) {
+			r := sample()
+			r.GeneratedAt = time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
+			var b bytes.Buffer
+			if err := Render(&b, r, format); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "report", "sample-"+format+".golden"), b.String())
+		})
+	}
+}
+
+// Colour adds ANSI codes around the severity word only: the word and the columns stay, so
+// nothing depends on colour, and plain output has no escape at all.
+func TestColorOnlyWrapsTheSeverityWord(t *testing.T) {
+	var plain, colored bytes.Buffer
+	if err := RenderStyled(&plain, sample(), "table", Style{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenderStyled(&colored, sample(), "table", Style{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("plain output holds an escape sequence")
+	}
+	if !strings.Contains(colored.String(), "\x1b[1;31mERROR\x1b[0m   service-lb-missing") {
+		t.Errorf("coloured output lacks the red ERROR word:\n%q", colored.String())
+	}
+	stripped := strings.NewReplacer("\x1b[1;31m", "", "\x1b[33m", "", "\x1b[36m", "", "\x1b[0m", "").Replace(colored.String())
+	if stripped != plain.String() {
+		t.Error("coloured output without its escapes differs from the plain output")
+	}
+	var js bytes.Buffer
+	if err := RenderStyled(&js, sample(), "json", Style{Color: true}); err != nil || strings.Contains(js.String(), "\x1b[") {
+		t.Errorf("json output was coloured (%v)", err)
 	}
 }
