@@ -18,7 +18,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-winnet/winnet/pkg/access"
 	"github.com/kubectl-winnet/winnet/pkg/capture"
 	collectorcapture "github.com/kubectl-winnet/winnet/pkg/collector/capture"
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
@@ -171,17 +170,8 @@ func (o *captureOptions) run(parent context.Context) error {
 	defer stop()
 
 	p := progress.New(o.streams.ErrOut, o.quiet)
-	if !o.skipAccess {
-		p.Start("checking permissions")
-		warnings, err := access.Verify(ctx, client, access.Required(o.debugNamespace, o.namespace))
-		if err != nil {
-			p.Fail("")
-			return err
-		}
-		p.Done("")
-		for _, w := range warnings {
-			p.Info("warning: %s", w)
-		}
+	if err := preflight(ctx, client, p, o.skipAccess, o.debugNamespace, o.namespace); err != nil {
+		return err
 	}
 	res, cleanup, runErr := capture.Run(ctx, capture.Config{
 		Client: client, Exec: &nodeexec.APIExecutor{Config: restConfig, Client: client}, Collector: collector,

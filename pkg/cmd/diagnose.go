@@ -29,6 +29,7 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/pathplan"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
 	"github.com/kubectl-winnet/winnet/pkg/report"
+	"github.com/kubectl-winnet/winnet/pkg/skew"
 	"github.com/kubectl-winnet/winnet/pkg/target"
 )
 
@@ -306,13 +307,22 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 	return failOn(res.Report.Worst(), o.failOn)
 }
 
-// checkAccess runs the RBAC pre-check (unless --skip-access-check) before anything is made.
+// checkAccess runs the preflight before anything is made (see preflight).
 func (o *diagnoseOptions) checkAccess(ctx context.Context, client kubernetes.Interface, p *progress.Reporter) error {
-	if o.skipAccess {
+	return preflight(ctx, client, p, o.skipAccess, o.debugNamespace, o.namespace)
+}
+
+// preflight warns when the cluster's version is far from winnet's, and runs the RBAC
+// pre-check (unless skipped): every missing verb is named before any pod exists.
+func preflight(ctx context.Context, client kubernetes.Interface, p *progress.Reporter, skipAccess bool, debugNamespace, namespace string) error {
+	if w := skew.Check(client.Discovery()); w != "" {
+		p.Info("warning: %s", w)
+	}
+	if skipAccess {
 		return nil
 	}
 	p.Start("checking permissions")
-	warnings, err := access.Verify(ctx, client, access.Required(o.debugNamespace, o.namespace))
+	warnings, err := access.Verify(ctx, client, access.Required(debugNamespace, namespace))
 	if err != nil {
 		p.Fail("")
 		return err
