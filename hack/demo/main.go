@@ -1,7 +1,7 @@
 // Command demo is `make demo`: it starts a real kube-apiserver and etcd, a simulated Windows
 // node whose HNS state has a visible problem (the kube-dns Service has no load balancer), and
-// runs `kubectl winnet diagnose` against a pod on it through the real kubectl, then stops
-// everything it started.
+// runs the README's workflows against a pod on it through the real kubectl — diagnose (DNS),
+// diagnose --to a Service, capture — then stops everything it started.
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -54,16 +55,32 @@ func run(plugin, scenario, target, ns string) error {
 	fmt.Fprintf(os.Stderr, "demo: cluster up in %s; scenario %q (see hack/scenarios/%s/README.md)\n\n",
 		time.Since(start).Round(time.Millisecond), scenario, scenario)
 
-	args := []string{"winnet", "diagnose", target, "-n", ns}
-	fmt.Fprintf(os.Stderr, "$ kubectl winnet diagnose %s -n %s\n", target, ns)
-	cmd := exec.CommandContext(ctx, "kubectl", args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+world.Cluster.AdminKubeconfig(), "PATH="+filepath.Dir(plugin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
-			return nil // findings at the --fail-on threshold: the demo's point
+	// The README's workflows, in order: what is wrong with the pod (here: its DNS, the
+	// kube-dns VIP has no load balancer), the path to a Service hop by hop, and a capture.
+	captures, err := os.MkdirTemp("", "winnet-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(captures)
+	steps := [][]string{
+		{"winnet", "diagnose", target, "-n", ns},
+		{"winnet", "diagnose", target, "-n", ns, "--to", "svc/web:80"},
+		{"winnet", "capture", target, "-n", ns, "--filter", "udp port 53", "--duration", "3s", "-w", filepath.Join(captures, "dns.pcapng")},
+	}
+	for i, args := range steps {
+		if i > 0 {
+			fmt.Fprintln(os.Stderr)
 		}
-		return fmt.Errorf("kubectl winnet diagnose: %w", err)
+		fmt.Fprintf(os.Stderr, "$ kubectl %s\n", strings.Join(args, " "))
+		cmd := exec.CommandContext(ctx, "kubectl", args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+world.Cluster.AdminKubeconfig(), "PATH="+filepath.Dir(plugin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
+				continue // findings at the --fail-on threshold: the demo's point
+			}
+			return fmt.Errorf("kubectl %s: %w", strings.Join(args, " "), err)
+		}
 	}
 	fmt.Fprintln(os.Stderr, "\ndemo: stopping the cluster")
 	return nil
