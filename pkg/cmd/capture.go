@@ -21,7 +21,6 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/capture"
 	collectorcapture "github.com/kubectl-winnet/winnet/pkg/collector/capture"
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
-	"github.com/kubectl-winnet/winnet/pkg/embedded"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
 	"github.com/kubectl-winnet/winnet/pkg/outfile"
 	"github.com/kubectl-winnet/winnet/pkg/pktmon"
@@ -153,18 +152,11 @@ func (o *captureOptions) complete(args []string) error {
 }
 
 func (o *captureOptions) run(parent context.Context) error {
-	collector, err := embedded.Load()
+	conn, err := connect(o.flags, 50)
 	if err != nil {
 		return err
 	}
-	restConfig, err := o.flags.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("loading your kubeconfig: %w", err)
-	}
-	client, err := newClient(restConfig)
-	if err != nil {
-		return err
-	}
+	collector, restConfig, client := conn.collector, conn.restConfig, conn.client
 	pending := &pendingFiles{}
 	ctx, stopCapture, stop := captureSignals(parent, o.streams, pending)
 	defer stop()

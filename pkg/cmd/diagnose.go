@@ -23,7 +23,6 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/colormode"
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/diagnose"
-	"github.com/kubectl-winnet/winnet/pkg/embedded"
 	"github.com/kubectl-winnet/winnet/pkg/fleet"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
 	"github.com/kubectl-winnet/winnet/pkg/pathplan"
@@ -228,20 +227,11 @@ func (o *diagnoseOptions) run(parent context.Context) error {
 	if o.nodes != nil {
 		return o.runFleet(parent)
 	}
-	collector, err := embedded.Load()
+	conn, err := connect(o.flags, 50)
 	if err != nil {
 		return err
 	}
-	// Pin the REST config (context, cluster, namespace) once, so nothing that changes in the
-	// kubeconfig during the run can redirect the cleanup.
-	restConfig, err := o.flags.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("loading your kubeconfig: %w", err)
-	}
-	client, err := newClient(restConfig)
-	if err != nil {
-		return err
-	}
+	collector, restConfig, client := conn.collector, conn.restConfig, conn.client
 
 	pending := &pendingFiles{}
 	ctx, podGone, stop := signalContext(parent, o.streams, pending)

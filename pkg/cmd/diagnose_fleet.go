@@ -10,7 +10,6 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/bundle"
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/diagnose"
-	"github.com/kubectl-winnet/winnet/pkg/embedded"
 	"github.com/kubectl-winnet/winnet/pkg/fleet"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
@@ -77,18 +76,11 @@ func (o *diagnoseOptions) validateFleet() error {
 }
 
 func (o *diagnoseOptions) runFleet(parent context.Context) error {
-	collector, err := embedded.Load()
+	conn, err := connect(o.flags, float32(50+5*o.maxConcurrency))
 	if err != nil {
 		return err
 	}
-	restConfig, err := o.flags.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("loading your kubeconfig: %w", err)
-	}
-	client, err := newClientLimited(restConfig, float32(50+5*o.maxConcurrency))
-	if err != nil {
-		return err
-	}
+	collector, restConfig, client := conn.collector, conn.restConfig, conn.client
 	pending := &pendingFiles{}
 	ctx, podGone, stop := signalContext(parent, o.streams, pending)
 	defer stop()
