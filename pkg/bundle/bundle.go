@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -252,6 +253,39 @@ func Read(p string) (*Contents, error) {
 // ReadArchive reads a bundle from a gzip-compressed tar stream. Members may sit in a folder
 // (a re-packed bundle); unknown members are ignored.
 func ReadArchive(r io.Reader) (*Contents, error) {
+	// Five members at most, each within its limit: the total needs no bound of its own. The
+	// first of each name counts: in a many-node bundle that is the top-level versions.json,
+	// which says so, not a node's.
+	seen := map[string]bool{}
+	files, err := readMembers(r, maxMembers*16, math.MaxInt64, func(name string) (string, bool) {
+		base := path.Base(name)
+		switch base {
+		case FileReadme, FileVersions, FileReport, FileCluster, FileRecords:
+			if !seen[base] {
+				seen[base] = true
+				return base, true
+			}
+		}
+		return "", false
+	})
+	if err != nil {
+		return nil, err
+	}
+	if isFleetVersions(files[FileVersions]) {
+		return nil, errFleetNotSingle()
+	}
+	return decode(files)
+}
+
+// errArchiveTooLarge: the kept members add up to more than the reader's total bound.
+var errArchiveTooLarge = errors.New("the archive holds too many bytes in all")
+
+// readMembers reads the regular members of a gzip-compressed tar stream that keep accepts,
+// under the key it returns: each within memberLimit, at most maxMembers members (kept or
+// not) and maxTotal bytes kept. It then reads gzip's trailer, which the tar stream ends
+// before, so its checksum and length catch a file cut short or damaged.
+func readMembers(r io.Reader, maxMembers int, maxTotal int64, keep func(name string) (key string, ok bool)) (map[string][]byte, error) {
+	const damaged = "the file is damaged or was cut short: copy it again from where it was made"
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip file (%w); a bundle is the .tar.gz that diagnose --bundle writes", err)
@@ -259,43 +293,42 @@ func ReadArchive(r io.Reader) (*Contents, error) {
 	defer gz.Close()
 	tr := tar.NewReader(gz)
 	files := map[string][]byte{}
+	var total int64
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the archive: %w", err)
+			return nil, fmt.Errorf("reading the archive: %w; %s", err, damaged)
 		}
-		if n > maxMembers*16 {
-			return nil, fmt.Errorf("the archive has more than %d members; it is not a winnet bundle", maxMembers*16)
+		if n > maxMembers {
+			return nil, fmt.Errorf("the archive has more than %d members; it is not a winnet bundle", maxMembers)
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		name := path.Base(h.Name)
-		switch name {
-		case FileReadme, FileVersions, FileReport, FileCluster, FileRecords:
-		default:
+		key, ok := keep(h.Name)
+		if !ok {
 			continue
 		}
-		limit := int64(maxMemberBytes)
-		if name == FileRecords {
-			limit = wire.MaxStreamBytes
-		}
+		limit := memberLimit(key)
 		b, err := io.ReadAll(io.LimitReader(tr, limit+1))
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", h.Name, err)
+			return nil, fmt.Errorf("reading %s: %w; %s", h.Name, err, damaged)
 		}
 		if int64(len(b)) > limit {
 			return nil, fmt.Errorf("%s is larger than %d bytes; refusing it", h.Name, limit)
 		}
-		if name == FileVersions && isFleetVersions(b) {
-			return nil, errFleetNotSingle()
+		if total += int64(len(b)); total > maxTotal {
+			return nil, fmt.Errorf("%w (more than %d)", errArchiveTooLarge, maxTotal)
 		}
-		files[name] = b
+		files[key] = b
 	}
-	return decode(files)
+	if _, err := io.Copy(io.Discard, io.LimitReader(gz, 1<<20)); err != nil {
+		return nil, fmt.Errorf("reading the archive: %w; %s", err, damaged)
+	}
+	return files, nil
 }
 
 func readDir(dir string) (*Contents, error) {

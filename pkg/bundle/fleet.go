@@ -435,46 +435,15 @@ func ReadFleet(p string) (*FleetBundle, error) {
 // ReadFleetArchive reads a many-node bundle from a gzip-compressed tar stream. Its members
 // may sit in a folder (a re-packed bundle); unknown members are ignored.
 func ReadFleetArchive(r io.Reader) (*FleetBundle, error) {
-	gz, err := gzip.NewReader(r)
+	files, err := readMembers(r, maxFleetMembers, maxFleetBytes, func(name string) (string, bool) {
+		name = cleanMember(name)
+		return name, wanted(path.Base(name))
+	})
+	if errors.Is(err, errArchiveTooLarge) {
+		return nil, fmt.Errorf("%w; extract it (tar -xzf) and analyze its nodes one by one: kubectl winnet analyze FOLDER/nodes/NODE", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("not a gzip file (%w); a bundle is the .tar.gz that diagnose --bundle writes", err)
-	}
-	defer gz.Close()
-	tr := tar.NewReader(gz)
-	files := map[string][]byte{}
-	var total int64
-	for n := 0; ; n++ {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the archive: %w; the file is damaged or was cut short: copy it again from where it was made", err)
-		}
-		if n > maxFleetMembers {
-			return nil, fmt.Errorf("the archive has more than %d members; it is not a winnet bundle", maxFleetMembers)
-		}
-		if h.Typeflag != tar.TypeReg || !wanted(path.Base(cleanMember(h.Name))) {
-			continue
-		}
-		name := cleanMember(h.Name)
-		limit := memberLimit(name)
-		b, err := io.ReadAll(io.LimitReader(tr, limit+1))
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w; the file is damaged or was cut short: copy it again from where it was made", h.Name, err)
-		}
-		if int64(len(b)) > limit {
-			return nil, fmt.Errorf("%s is larger than %d bytes; refusing it", h.Name, limit)
-		}
-		if total += int64(len(b)); total > maxFleetBytes {
-			return nil, fmt.Errorf("it holds more than %d bytes in all; extract it (tar -xzf) and analyze its nodes one by one: kubectl winnet analyze FOLDER/nodes/NODE", int64(maxFleetBytes))
-		}
-		files[name] = b
-	}
-	// The tar stream ends before gzip's trailer: read it, so that its checksum and length
-	// catch a file cut short or damaged.
-	if _, err := io.Copy(io.Discard, io.LimitReader(gz, 1<<20)); err != nil {
-		return nil, fmt.Errorf("reading the archive: %w; the file is damaged or was cut short: copy it again from where it was made", err)
+		return nil, err
 	}
 	return assembleFleet(files)
 }
