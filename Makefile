@@ -28,7 +28,7 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecoder ./pkg/target:FuzzParse ./pkg/pathplan:Fuz
 	./hack/e2e/simnode/wincmd:FuzzCmdScript
 FUZZTIME ?= 8s
 
-.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e wine-smoke demo bench accuracy fuzz cluster dist krew-validate krew-install goreleaser-check lint-workflows clean
+.PHONY: help build collector plugin e2e-plugin test unit vet windows-vet e2e browser-test wine-smoke demo bench accuracy fuzz cluster dist krew-validate krew-install goreleaser-check lint-workflows clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,9 +48,14 @@ e2e-plugin: ## build the plugin with a Linux collector, for the simulated Window
 	CGO_ENABLED=0 go build -trimpath -tags winnet_linux_collector -ldflags '$(LDFLAGS)' -o $(E2E_OUT)/kubectl-winnet ./cmd/kubectl-winnet
 	CGO_ENABLED=0 go build -trimpath -o $(E2E_OUT)/kubectl_complete-winnet ./cmd/kubectl_complete-winnet
 
+browser-test: e2e-plugin ## open the HTML reports in headless Chromium (installed by hack/chromium.sh): nothing loaded or run, the path diagram laid out
+	hack/chromium.sh
+	WINNET_BROWSER_PLUGIN=$(CURDIR)/$(E2E_OUT)/kubectl-winnet go test -tags browser -count=1 ./hack/browser/
+
 vet: ## gofmt and go vet, also for GOOS=windows
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+	go vet -tags browser ./hack/browser/
 	GOOS=windows GOARCH=amd64 go vet ./cmd/winnet-collector/... ./pkg/collector/... ./pkg/wire/... ./pkg/winevent/... ./pkg/nodecmd/...
 
 windows-vet: vet
@@ -90,7 +95,7 @@ lint-workflows: ## lint .github/workflows with actionlint (and shellcheck on run
 wine-smoke: ## run the windows/amd64 collector under Wine (installs wine64 and mingw-w64 as root once)
 	hack/wine-smoke.sh
 
-test: vet collector unit fuzz e2e wine-smoke krew-validate krew-install goreleaser-check lint-workflows ## everything CI runs: vet, unit, a short fuzz run, e2e, the Wine smoke test, the krew manifest and a krew install, goreleaser against make dist, and the workflows linted
+test: vet collector unit fuzz e2e browser-test wine-smoke krew-validate krew-install goreleaser-check lint-workflows ## everything CI runs: vet, unit, a short fuzz run, e2e, the HTML report in headless Chromium, the Wine smoke test, the krew manifest and a krew install, goreleaser against make dist, and the workflows linted
 	@size=$$(stat -c %s pkg/embedded/bin/winnet-collector.tar.gz); echo "embedded collector: $$size bytes gzipped (budget $(COLLECTOR_BUDGET))"; \
 	  test $$size -le $(COLLECTOR_BUDGET) || { echo "the gzipped windows collector is $$size bytes, over its budget of $(COLLECTOR_BUDGET): find what grew with go tool nm -size -sort size (see TestCollectorSize in cmd/winnet-collector/size_test.go) and slim it, or raise COLLECTOR_BUDGET there and here if the growth is worth it"; exit 1; }
 

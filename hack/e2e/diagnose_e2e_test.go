@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -579,6 +580,59 @@ func TestDiagnosePathToService(t *testing.T) {
 			requireNoDebugPods(t)
 		})
 	}
+}
+
+// -o html draws the live walk: a box per hop between the two ends, the first failing hop
+// marked, as the JSON report of the same run names it.
+func TestDiagnosePathHTML(t *testing.T) {
+	r := kubectl(t, kubeconfig, "winnet", "diagnose", "pod/web-0", "-n", "path-lb", "--to", "svc/web:80", "-o", "html")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	doc, err := html.Parse(strings.NewReader(r.stdout))
+	if err != nil {
+		t.Fatalf("stdout is not HTML: %v", err)
+	}
+	var boxes []string
+	headline := ""
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "g" {
+			for _, a := range n.Attr {
+				if a.Key == "class" && strings.HasPrefix(a.Val, "box ") {
+					boxes = append(boxes, a.Val)
+				}
+				if a.Key == "data-headline" {
+					headline = textOf(n)
+				}
+			}
+		}
+		if n.Type == html.ElementNode && (n.Data == "script" || n.Data == "link" || n.Data == "img") {
+			t.Errorf("the page has a <%s>", n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if len(boxes) < 4 || !strings.Contains(boxes[0], "end") || !strings.Contains(boxes[len(boxes)-1], "end") {
+		t.Errorf("the diagram's boxes: %q", boxes)
+	}
+	if !strings.Contains(headline, "VIP load balancer") || !strings.Contains(headline, "FAIL") {
+		t.Errorf("the marked hop reads %q, want the VIP load balancer failing", headline)
+	}
+	requireNoDebugPods(t)
+}
+
+func textOf(n *html.Node) string {
+	if n.Type == html.TextNode {
+		return n.Data
+	}
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		b.WriteString(textOf(c))
+	}
+	return b.String()
 }
 
 func TestDiagnosePathTable(t *testing.T) {

@@ -90,6 +90,9 @@ Exit codes: 0 analysis made, 1 it could not be made, 3 findings at or above --fa
 		Example: `  # A bundle from 'kubectl winnet diagnose pod/web-0 --bundle web-0.tar.gz'
   kubectl winnet analyze web-0.tar.gz
 
+  # The same as one page to attach to a ticket (opens offline, runs no script)
+  kubectl winnet analyze web-0.tar.gz -o html > web-0.html
+
   # A many-node bundle ('kubectl winnet diagnose nodes -l agentpool=win22 --bundle pool.tar.gz'),
   # whole or one node of it
   kubectl winnet analyze pool.tar.gz -o wide
@@ -110,7 +113,7 @@ Exit codes: 0 analysis made, 1 it could not be made, 3 findings at or above --fa
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide, json or yaml")
+	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide, json, yaml, or html (one self-contained page with the path drawn: -o html > report.html)")
 	f.StringVar(&o.color, "color", colormode.Auto, "Colour the severities in tables: auto (a terminal, unless NO_COLOR or TERM=dumb), always or never")
 	f.StringVar(&o.failOn, "fail-on", "none", "Exit with code 3 when a finding of this severity or worse is reported: error, warning or none")
 	f.StringVar(&o.pod, "pod", "", "The target pod, NAMESPACE/NAME (or NAME when unique in the files)")
@@ -201,7 +204,9 @@ func analyzeLoaded(res *ingest.Result, input string) (*report.Report, *snapshot.
 	if res.Target != nil {
 		tgt.Namespace, tgt.Pod, tgt.PodIP = res.Target.Namespace, res.Target.Name, res.Target.Status.PodIP
 	}
-	return report.Build(snap, result, tgt, report.Versions{Version: Version}), snap
+	rep := report.Build(snap, result, tgt, report.Versions{Version: Version})
+	rep.Path = res.Path // walked live by the run that made the bundle
+	return rep, snap
 }
 
 // runFleet analyzes a many-node bundle: every node from its own folder, exactly as a one-node

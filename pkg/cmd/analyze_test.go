@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-winnet/winnet/pkg/bundle"
 	"github.com/kubectl-winnet/winnet/pkg/ingest"
+	"github.com/kubectl-winnet/winnet/pkg/pathexplain"
 	"github.com/kubectl-winnet/winnet/pkg/report"
 	"github.com/kubectl-winnet/winnet/pkg/target"
 )
@@ -531,5 +532,56 @@ func untarTree(t *testing.T, src, dst string) {
 		if err := os.WriteFile(out, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A bundle from `diagnose --to` holds the path its live probes walked. analyze cannot re-run
+// those probes, so it shows the walk as that run judged it (also in -o html), for the bundle's
+// own target only: a walk from another pod says nothing about the one asked for.
+func TestAnalyzeKeepsTheBundlesPathWalk(t *testing.T) {
+	res, err := ingest.Load([]string{collectlogsFixture}, ingest.Options{Pod: "shop/web-0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, snap := analyzeLoaded(res, "pod/web-0")
+	fail := pathexplain.Hop{Name: pathexplain.HopLoadBalancer, Verdict: pathexplain.Fail, Evidence: "no HNS load balancer for 10.96.0.10:53/UDP"}
+	rep.Path = &pathexplain.Path{From: "pod shop/web-0", To: "svc/kube-system/kube-dns:53", Headline: &fail, Hops: []pathexplain.Hop{fail}}
+	p := filepath.Join(t.TempDir(), "web-0.tar.gz")
+	if err := bundle.Write(p, bundle.FromDiagnosis(snap, res.Cluster, rep, "v0.test", time.Now()), false); err != nil {
+		t.Fatal(err)
+	}
+
+	out, _, err := runWinnet(t, "analyze", p, "-o", "json")
+	if err != nil {
+		t.Fatalf("analyze: %v", err)
+	}
+	var got struct {
+		Path *pathexplain.Path `json:"path"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Path == nil || got.Path.Headline == nil || got.Path.Headline.Name != pathexplain.HopLoadBalancer {
+		t.Errorf("the bundle's path walk is not in the analysis: %+v", got.Path)
+	}
+
+	page, _, err := runWinnet(t, "analyze", p, "-o", "html")
+	if err != nil {
+		t.Fatalf("analyze -o html: %v", err)
+	}
+	if !strings.HasPrefix(page, "<!DOCTYPE html>") || !strings.Contains(page, `data-headline="true"`) || !strings.Contains(page, "Path from pod shop/web-0 to svc/kube-system/kube-dns:53") {
+		t.Errorf("the html page does not draw the walked path:\n%.2000s", page)
+	}
+
+	other, _, err := runWinnet(t, "analyze", p, "--pod", "shop/web-1", "-o", "json")
+	if err != nil {
+		t.Fatalf("analyze --pod shop/web-1: %v", err)
+	}
+	got.Path = nil
+	if err := json.Unmarshal([]byte(other), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != nil {
+		t.Errorf("web-0's path walk is shown for web-1: %+v", got.Path)
 	}
 }

@@ -110,6 +110,7 @@ Exit codes: 0 success, 1 the diagnosis could not be made (on any node of a many-
 		Example: `  kubectl winnet diagnose pod/web-0 -n shop
   kubectl winnet diagnose svc/web -n shop -o yaml
   kubectl winnet diagnose pod/web-0 -n shop --to svc/api:80
+  kubectl winnet diagnose pod/web-0 -n shop --to svc/api:80 -o html > web-0.html   # for a ticket
   kubectl winnet diagnose pod/web-0 -n shop --to svc/payments/api:grpc --external 1.1.1.1:443
   kubectl winnet diagnose node/akswin000001 --keep
   kubectl winnet diagnose --all-nodes
@@ -130,7 +131,7 @@ Exit codes: 0 success, 1 the diagnosis could not be made (on any node of a many-
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide, json or yaml")
+	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide, json, yaml, or html (one self-contained page with the path drawn: -o html > report.html)")
 	f.StringVar(&o.color, "color", colormode.Auto, "Colour the severities in tables: auto (a terminal, unless NO_COLOR or TERM=dumb), always or never")
 	f.StringVar(&o.debugNamespace, "debug-namespace", debugpod.DefaultNamespace, "Namespace for the debug pod; it must allow privileged pods (Pod Security level privileged)")
 	f.StringVar(&o.image, "image", debugpod.DefaultImage, "Image of the HostProcess debug container")

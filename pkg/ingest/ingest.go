@@ -44,6 +44,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-winnet/winnet/pkg/facts"
+	"github.com/kubectl-winnet/winnet/pkg/pathexplain"
 	"github.com/kubectl-winnet/winnet/pkg/report"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
@@ -498,6 +499,8 @@ type Result struct {
 	// Target is the pod the analysis is about (nil: node analysis), and TargetNote why.
 	Target     *corev1.Pod
 	TargetNote string
+	// Path is the path a bundle's live run walked from the same target (nil when none).
+	Path *pathexplain.Path
 	// Files lists every file looked at.
 	Files []FileReport
 	// Layouts names recognised folder layouts (collectlogs.ps1, a bundle).
@@ -517,6 +520,9 @@ func (c *Collection) Finish() (*Result, error) {
 	}
 	recs = append(recs, targetPodNetwork(res.Target, hints.podNets)...)
 	res.Records = withHello(recs, res.Node)
+	if hints.path != nil && sameTarget(res.Target, hints.target) {
+		res.Path = hints.path
+	}
 	return res, nil
 }
 
@@ -865,10 +871,23 @@ func withHello(recs []wire.Record, node string) []wire.Record {
 	return append([]wire.Record{hello}, recs...)
 }
 
+// sameTarget says whether the analysis is about the pod a bundle's report was (a node-level
+// report matches a node-level analysis): a walk from another pod says nothing of this one.
+func sameTarget(pod *corev1.Pod, t *report.Target) bool {
+	if t == nil {
+		return false
+	}
+	if pod == nil {
+		return t.Pod == ""
+	}
+	return pod.Name == t.Pod && pod.Namespace == t.Namespace
+}
+
 // hints gathers what bundle files said about the node and target.
 type hints struct {
 	clusters []*facts.Cluster
 	target   *report.Target
+	path     *pathexplain.Path // walked from target
 	podNets  []PodNetwork
 	hostname string
 }
@@ -880,7 +899,7 @@ func (c *Collection) hints() hints {
 			h.clusters = append(h.clusters, s.out.Cluster)
 		}
 		if s.out.Target != nil && h.target == nil {
-			h.target = s.out.Target
+			h.target, h.path = s.out.Target, s.out.Path
 		}
 		for _, r := range s.out.Records {
 			switch {

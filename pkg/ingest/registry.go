@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-winnet/winnet/pkg/facts"
+	"github.com/kubectl-winnet/winnet/pkg/pathexplain"
 	"github.com/kubectl-winnet/winnet/pkg/report"
 	"github.com/kubectl-winnet/winnet/pkg/wire"
 )
@@ -270,8 +271,10 @@ type Output struct {
 	// Unused marks a file that was recognised but gives the analysis nothing (a kubeconfig, a
 	// previous report, a Linux file kept for comparison).
 	Unused bool
-	// Target is the target a previous report named (a bundle's report.json).
+	// Target is the target a previous report named (a bundle's report.json), and Path the
+	// path its live run walked: probes ran then, and their verdicts cannot be re-derived.
 	Target *report.Target
+	Path   *pathexplain.Path
 
 	// verbatim records keep their own Source (a bundle's records).
 	verbatim bool

@@ -53,9 +53,12 @@ func recogniseWinnetMeta(d *Doc) *Output {
 		if json.Unmarshal(objs[0].raw, &r) != nil {
 			return nil
 		}
-		out := &Output{Format: "winnet-report", Target: &r.Target,
+		out := &Output{Format: "winnet-report", Target: &r.Target, Path: r.Path,
 			Detail: fmt.Sprintf("%d findings by plugin %s", len(r.Findings), r.Plugin.Version),
 			Notes:  []string{"a previous report: its target is used, its findings are recomputed from the records"}}
+		if r.Path != nil {
+			out.Notes = append(out.Notes, "its path walk (probes run live) is shown as that run judged it")
+		}
 		return out
 	case bundle.VersionsKind:
 		var v bundle.Versions

@@ -11,7 +11,10 @@ import (
 )
 
 // Formats accepted by Render.
-var Formats = []string{"table", "wide", "json", "yaml"}
+//
+// html is one self-contained page (no script, nothing fetched) with the path drawn, for
+// attaching to a ticket.
+var Formats = []string{"table", "wide", "json", "yaml", "html"}
 
 // ValidateFormat checks an -o value before any work is done.
 func ValidateFormat(f string) error {
@@ -30,6 +33,9 @@ func Render(w io.Writer, r *Report, format string) error {
 
 // RenderStyled is Render with the table drawn in style (json and yaml are never styled).
 func RenderStyled(w io.Writer, r *Report, format string, style Style) error {
+	if format == "html" {
+		return renderHTML(w, r)
+	}
 	return renderAs(w, r, format, func(wide bool) error { return renderTable(w, r, wide, style) })
 }
 
@@ -62,14 +68,7 @@ func renderTable(out io.Writer, r *Report, wide bool, style Style) error {
 		w = printers.GetNewTabWriter(out)
 	}
 
-	target := r.Target.Input
-	if r.Target.Pod != "" {
-		target = "pod " + r.Target.Namespace + "/" + r.Target.Pod
-		if r.Target.PodIP != "" {
-			target += " (" + r.Target.PodIP + ")"
-		}
-	}
-	p("Target:\t%s on node %s\n", target, r.Target.Node)
+	p("Target:\t%s on node %s\n", targetName(r), r.Target.Node)
 	if r.Target.Note != "" {
 		p("\t%s\n", r.Target.Note)
 	}
@@ -229,6 +228,18 @@ func renderTable(out io.Writer, r *Report, wide bool, style Style) error {
 		p("\nDebug pod %s/%s was kept (--keep); delete it with: kubectl delete pod -n %s %s\n", r.DebugPod.Namespace, r.DebugPod.Name, r.DebugPod.Namespace, r.DebugPod.Name)
 	}
 	return w.Flush()
+}
+
+// targetName is what was diagnosed: the pod with its IP, else what the user typed.
+func targetName(r *Report) string {
+	if r.Target.Pod == "" {
+		return r.Target.Input
+	}
+	t := "pod " + r.Target.Namespace + "/" + r.Target.Pod
+	if r.Target.PodIP != "" {
+		t += " (" + r.Target.PodIP + ")"
+	}
+	return t
 }
 
 func evidence(parts ...string) string {

@@ -21,6 +21,9 @@ func RenderFleet(w io.Writer, f *Fleet, format string) error {
 
 // RenderFleetStyled is RenderFleet with the table drawn in style.
 func RenderFleetStyled(w io.Writer, f *Fleet, format string, style Style) error {
+	if format == "html" {
+		return renderFleetHTML(w, f)
+	}
 	return renderAs(w, f, format, func(wide bool) error { return renderFleetTable(w, f, wide, style) })
 }
 
