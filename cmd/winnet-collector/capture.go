@@ -80,6 +80,14 @@ func captureCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "winnet-collector: finding its own folder: %v\n", err)
 		return exitFail
 	}
+	// A write to a closed stdout or stderr must be an error that Run survives, as it is on
+	// Windows, not the death by SIGPIPE that Linux deals (the simulated nodes run a Linux
+	// build): when the plugin goes away, its exec streams close, and the capture must still
+	// stop pktmon and remove its filters after its status and tar writes fail. Caught rather
+	// than ignored, so pktmon's own processes do not inherit an ignored SIGPIPE.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 	// A signal (the debug pod being deleted) stops the capture the same way; Run still
 	// stops pktmon and removes the filters.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
 	"github.com/kubectl-winnet/winnet/pkg/outfile"
+	"github.com/kubectl-winnet/winnet/pkg/pathplan"
 	"github.com/kubectl-winnet/winnet/pkg/pktmon"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
 	"github.com/kubectl-winnet/winnet/pkg/target"
@@ -43,7 +45,10 @@ type Config struct {
 	Target    string // pod/x, deploy/x, node/x, ...
 	DebugPod  debugpod.Options
 
-	Filters  []pktmon.Filter // OR'ed; a pod target narrows each to its IP
+	Filters []pktmon.Filter // OR'ed; a pod target narrows each to its IP
+	// To, when set, narrows the capture to the traffic between the target and that
+	// destination (see Filters); each of Filters is intersected with it.
+	To       *pathplan.Target
 	Duration time.Duration
 	MaxBytes int64
 	Drops    bool
@@ -75,6 +80,10 @@ type Result struct {
 	Reason  string // why it stopped (wire.Stop*)
 	Note    string // the node's remark: a stale session stopped, no pcapng conversion
 	Elapsed time.Duration
+	// Drops is a drops capture's summary (nil for other captures, or when the node sent an
+	// .etl); DropErrors are the per-component files that could not be read.
+	Drops      *Drops
+	DropErrors []string
 }
 
 // Run captures. cleanup is non-nil whenever a debug pod may exist, even when Run fails, and
@@ -107,7 +116,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 	if tgt.Note != "" {
 		p.Info("%s", tgt.Note)
 	}
-	for _, f := range cfg.Filters {
+	filters, err := planFilters(ctx, cfg, tgt, p)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for _, f := range filters {
 		args = append(args, "--filter", f.Arg())
 	}
 	if cfg.Drops {
@@ -137,6 +150,60 @@ func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, er
 		return nil, cleanup, err
 	}
 	return res, cleanup, nil
+}
+
+// planFilters makes the capture's filters before any debug pod exists: --to is looked up
+// and paired with the target, and the --filter flags narrowed to that traffic.
+func planFilters(ctx context.Context, cfg Config, tgt *target.Target, p *progress.Reporter) ([]pktmon.Filter, error) {
+	in := FilterInput{User: cfg.Filters}
+	ns := cfg.Namespace
+	if tgt.Pod != nil {
+		ns = tgt.Pod.Namespace
+		in.Who = "pod " + tgt.Pod.Namespace + "/" + tgt.Pod.Name
+		if ip, err := netip.ParseAddr(tgt.Pod.Status.PodIP); err == nil {
+			in.Source = ip.Unmap()
+		}
+	}
+	if cfg.To != nil {
+		p.Start("resolving --to " + cfg.To.String())
+		r, eps, err := lookupTo(ctx, cfg.Client, *cfg.To, ns)
+		if err != nil {
+			p.Fail("")
+			return nil, err
+		}
+		in.To, in.Endpoints = r, eps
+		what := r.Target.String() + " at " + r.IP
+		if r.Target.Kind == pathplan.KindService {
+			what = fmt.Sprintf("Service %s/%s, VIP %s and %d ready backend", r.Namespace, r.Target.Name, r.IP, len(eps))
+			if len(eps) != 1 {
+				what += "s"
+			}
+		}
+		p.Done(what)
+	}
+	filters, notes, err := Filters(in)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		p.Info("note: %s", n)
+	}
+	if cfg.To != nil {
+		var shown []string
+		for i, f := range filters {
+			if i == 4 {
+				shown = append(shown, fmt.Sprintf("and %d more", len(filters)-i))
+				break
+			}
+			shown = append(shown, f.String())
+		}
+		n := fmt.Sprintf("%d pktmon filters", len(filters))
+		if len(filters) == 1 {
+			n = "1 pktmon filter"
+		}
+		p.Info("capturing only %s: %s (%s)", between(in), n, strings.Join(shown, "; "))
+	}
+	return filters, nil
 }
 
 // run executes the capture on the node, reading the tar stream from its stdout and the
@@ -215,13 +282,22 @@ func run(ctx context.Context, cfg Config, runner *nodeexec.Runner, args []string
 // rendering beside it.
 func receive(r io.Reader, cfg Config, res *Result) error {
 	tr := tar.NewReader(r)
+	var drops dropCounter
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			if cfg.Drops && res.Format == wire.CaptureFormatPcapng {
+				res.Drops = drops.result(res.Packets)
+				res.DropErrors = drops.errs
+			}
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("reading the capture stream from node %s: %w", res.Node, err)
+		}
+		if strings.HasPrefix(hdr.Name, wire.CaptureDropsDir) {
+			drops.add(hdr.Name, tr) // counted, not written: they only say who dropped what
+			continue
 		}
 		ext := strings.TrimPrefix(filepath.Ext(hdr.Name), ".")
 		capture := ext == wire.CaptureFormatPcapng || ext == wire.CaptureFormatETL

@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
 	"github.com/kubectl-winnet/winnet/pkg/outfile"
+	"github.com/kubectl-winnet/winnet/pkg/pathplan"
 	"github.com/kubectl-winnet/winnet/pkg/pktmon"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
 	"github.com/kubectl-winnet/winnet/pkg/target"
@@ -36,6 +37,7 @@ type captureOptions struct {
 	duration       time.Duration
 	maxSize        string
 	filterSpecs    []string
+	to             string
 	drops          bool
 	force          bool
 	quiet          bool
@@ -47,13 +49,14 @@ type captureOptions struct {
 	target    string
 	namespace string
 	filters   []pktmon.Filter
+	toTarget  *pathplan.Target
 	maxBytes  int64
 }
 
 func newCaptureCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &captureOptions{flags: flags, streams: streams}
 	cmd := &cobra.Command{
-		Use:   "capture TARGET [-w FILE|-] [--duration 30s] [--max-size 100MB] [--filter EXPR ...]",
+		Use:   "capture TARGET [--to DEST] [-w FILE|-] [--duration 30s] [--max-size 100MB] [--filter EXPR ...]",
 		Short: "Capture a Windows pod's or node's packets into a local pcapng (or straight into Wireshark)",
 		Long: `Capture packets on a Windows node with pktmon (inbox since Windows Server 2019) and
 write them to a local pcapng file, or to stdout for Wireshark.
@@ -70,14 +73,28 @@ removes the debug pod. pktmon is always stopped and its filters removed on the n
 (twice: between two ports), e.g. --filter "udp port 53". Repeat it for alternatives (at most
 32); a pod target narrows each to the pod's IP.
 
+--to DEST keeps only the traffic between the target and DEST, as diagnose --to names it:
+svc/NAME[:PORT], pod/NAME:PORT or IP:PORT (a namespace goes before the name: svc/NS/NAME;
+the target pod's namespace by default). A Service is its ClusterIP and each ready backend
+pod's IP, since the node's load balancer rewrites the VIP to a backend before the packet
+leaves; a Service port is the service port on the VIP and the target port on the backends.
+--to narrows by address and port, not protocol. With a node target it keeps the traffic of
+DEST's addresses. HOST:PORT is refused: the filters need addresses. Each --filter then
+narrows that traffic further (a packet must match both): a host it names must be one end
+of it. pktmon takes at most 32 filters, one per destination address (times the --filter
+alternatives); a Service with more backends is refused, saying how to narrow it.
+
 pktmon writes to a file on the node, so the packets arrive when the capture ends, also with
 -w -. Where the node's pktmon cannot convert to pcapng (Windows Server 2019), winnet writes
 the raw .etl and pktmon's text rendering (.txt) next to -w's name instead.`,
 		Example: `  kubectl winnet capture pod/web-0 -n shop                       # web-0-<time>.pcapng, 30s
   kubectl winnet capture pod/web-0 -n shop -w dns.pcapng --filter "udp port 53"
   kubectl winnet capture pod/web-0 -n shop -w - | wireshark -k -i -
+  kubectl winnet capture pod/web-0 -n shop --to svc/api:80       # web-0 and the api Service (VIP and backends)
+  kubectl winnet capture pod/web-0 -n shop --to svc/kube-system/kube-dns:53 --filter udp
   kubectl winnet capture node/akswin000001 --filter "host 10.240.0.4 tcp port 443" --duration 2m
-  kubectl winnet capture deploy/web -n shop --max-size 20MB`,
+  kubectl winnet capture deploy/web -n shop --max-size 20MB
+  kubectl winnet capture pod/web-0 -n shop --drops --duration 1m  # what the node dropped, and where`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeTarget(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -92,7 +109,8 @@ the raw .etl and pktmon's text rendering (.txt) next to -w's name instead.`,
 	f.DurationVar(&o.duration, "duration", 30*time.Second, "End the capture after this long (at most 1h)")
 	f.StringVar(&o.maxSize, "max-size", "100MB", "End the capture when pktmon's file on the node reaches this size (e.g. 20MB, 1GB, 500Mi)")
 	f.StringArrayVar(&o.filterSpecs, "filter", nil, `Capture only matching packets: tcp, udp, icmp, host IP, port N (e.g. "udp port 53"); repeatable, each an alternative`)
-	f.BoolVar(&o.drops, "drops", false, "Capture pktmon's drop events only: the packets a component of the node's network stack dropped")
+	f.StringVar(&o.to, "to", "", "Capture only the traffic with this destination: svc/NAME[:PORT] (its VIP and ready backends), pod/NAME:PORT or IP:PORT; --filter narrows it further")
+	f.BoolVar(&o.drops, "drops", false, "Capture pktmon's drop events only: the file holds the packets a component of the node's network stack dropped, pktmon's text rendering beside it (FILE.txt) says why each was dropped, and a summary on stderr counts them per component (NIC, vSwitch, VFP, ...)")
 	f.BoolVar(&o.force, "force", false, "Replace an existing -w file")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Print no progress on stderr")
 	f.BoolVar(&o.skipAccess, "skip-access-check", false, "Skip the RBAC pre-check (SelfSubjectAccessReview)")
@@ -126,6 +144,16 @@ func (o *captureOptions) complete(args []string) error {
 			return fmt.Errorf("--filter: %w", err)
 		}
 		o.filters = append(o.filters, f)
+	}
+	if o.to != "" {
+		t, err := pathplan.ParseTarget(o.to)
+		if err != nil {
+			return err
+		}
+		if err := capture.CheckTo(t); err != nil {
+			return err
+		}
+		o.toTarget = &t
 	}
 	if o.timeout <= 0 {
 		return errors.New("--timeout must be a positive duration, such as 5m")
@@ -170,7 +198,7 @@ func (o *captureOptions) run(parent context.Context) error {
 		Namespace: o.namespace, Target: o.target,
 		// The pod lives a little longer than the capture; its deadline ends it even if winnet cannot.
 		DebugPod: debugpod.Options{Namespace: o.debugNamespace, Image: o.image, Timeout: o.timeout, Deadline: o.duration + 10*time.Minute},
-		Filters:  o.filters, Duration: o.duration, MaxBytes: o.maxBytes, Drops: o.drops,
+		Filters:  o.filters, To: o.toTarget, Duration: o.duration, MaxBytes: o.maxBytes, Drops: o.drops,
 		Output: o.write, Force: o.force, Stdout: o.streams.Out, Track: pending.track,
 		Stop: stopCapture, Progress: p,
 	})
@@ -199,6 +227,20 @@ func (o *captureOptions) run(parent context.Context) error {
 		if res.Format == "pcapng" {
 			p.Info("open it with: wireshark %s", res.Files[0])
 		}
+	}
+	if res.Drops != nil {
+		// The summary is the answer --drops asks for, so it is printed under -q too; on
+		// stderr, as stdout may be the capture itself.
+		text := ""
+		for _, f := range res.Files[1:] {
+			if strings.HasSuffix(f, ".txt") {
+				text = f
+			}
+		}
+		for _, e := range res.DropErrors {
+			p.Info("note: a per-component drop file could not be read: %s", e)
+		}
+		capture.RenderDrops(o.streams.ErrOut, res.Node, res.Drops, text)
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ func TestCaptureFlagsAreCheckedBeforeAnythingRuns(t *testing.T) {
 		{[]string{"pod/web", "-w", existing}, "--force"},
 		{[]string{"pod/web", "-w", filepath.Join(dir, "missing", "x.pcapng")}, "cannot be used"},
 		{[]string{"frob/web"}, "frob"},
+		{[]string{"pod/web", "--to", "api.example.com:443"}, "names a host: capture filters on addresses"},
+		{[]string{"pod/web", "--to", "deploy/api:80"}, `"deploy" is not a kind`},
+		{[]string{"pod/web", "--to", "pod/db"}, "needs a port"},
 	} {
 		cmd := newCaptureCmd(genericclioptions.NewConfigFlags(false), genericiooptions.IOStreams{Out: &strings.Builder{}, ErrOut: &strings.Builder{}})
 		cmd.SetArgs(tc.args)

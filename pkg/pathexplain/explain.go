@@ -19,7 +19,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-winnet/winnet/pkg/facts"
@@ -361,45 +360,10 @@ type backend struct {
 // port (the EndpointSlice's port of the same name).
 func (e *explainer) readyEndpoints(to *pathplan.Resolved) []backend {
 	var out []backend
-	seen := map[string]bool{}
-	for i := range e.Cluster.EndpointSlices {
-		sl := &e.Cluster.EndpointSlices[i]
-		if sl.Namespace != to.Namespace || sl.Labels[discoveryv1.LabelServiceName] != to.Target.Name {
-			continue
-		}
-		port := 0
-		for _, sp := range sl.Ports {
-			if sp.Port != nil && (sp.Name == nil && to.ServicePort.Name == "" || sp.Name != nil && *sp.Name == to.ServicePort.Name) {
-				port = int(*sp.Port)
-			}
-		}
-		for _, ep := range sl.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-				continue
-			}
-			var pod *facts.PodInfo
-			if ep.TargetRef != nil && ep.TargetRef.Kind == "Pod" {
-				pod = e.findPod(ep.TargetRef.Namespace, ep.TargetRef.Name)
-			}
-			for _, a := range ep.Addresses {
-				if !seen[a] {
-					seen[a] = true
-					out = append(out, backend{ip: a, port: port, pod: pod})
-				}
-			}
-		}
+	for _, ep := range pathplan.ReadyEndpoints(e.Cluster, to) {
+		out = append(out, backend{ip: ep.IP, port: ep.Port, pod: ep.Pod})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ip < out[j].ip })
 	return out
-}
-
-func (e *explainer) findPod(ns, name string) *facts.PodInfo {
-	for i := range e.Cluster.AllPods {
-		if p := &e.Cluster.AllPods[i]; p.Namespace == ns && p.Name == name {
-			return p
-		}
-	}
-	return nil
 }
 
 // backends: the load balancer must send to exactly the Service's ready endpoints. A backend

@@ -250,3 +250,63 @@ func TestBuildWithoutKubeDNS(t *testing.T) {
 		t.Errorf("notes = %q, want why cluster DNS and the API server were not probed", p.Notes)
 	}
 }
+
+func TestResolveAndReadyEndpoints(t *testing.T) {
+	cl := cluster()
+	p8080, p80 := int32(8080), int32(80)
+	http, yes, no := "http", true, false
+	cl.EndpointSlices = append(cl.EndpointSlices,
+		discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-a", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			Ports:      []discoveryv1.EndpointPort{{Name: &http, Port: &p8080}},
+			Endpoints: []discoveryv1.Endpoint{
+				{Addresses: []string{"10.244.1.6"}, Conditions: discoveryv1.EndpointConditions{Ready: &yes}, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: "web-1"}},
+				{Addresses: []string{"10.244.1.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &no}},
+			},
+		},
+		// A second slice (pods whose named port is another number), one address repeated.
+		discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-b", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			Ports:      []discoveryv1.EndpointPort{{Name: &http, Port: &p80}},
+			Endpoints: []discoveryv1.Endpoint{
+				{Addresses: []string{"10.244.1.10", "10.244.1.6"}},
+			},
+		},
+		// Another namespace's Service of the same name.
+		discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "web-c", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			Endpoints:  []discoveryv1.Endpoint{{Addresses: []string{"10.244.9.9"}}},
+		},
+	)
+	to, err := ParseTarget("svc/web:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(cl, to, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.IP != "10.96.12.34" || r.Port != 80 || r.ServicePort == nil || r.ServicePort.Name != "http" {
+		t.Fatalf("resolved %+v", r)
+	}
+	got := ReadyEndpoints(cl, r)
+	want := []Endpoint{{IP: "10.244.1.10", Port: 80}, {IP: "10.244.1.6", Port: 8080, Pod: &cl.AllPods[0]}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ready endpoints (-want +got):\n%s", diff)
+	}
+	// The UDP port has no slice port of its name: its addresses come with port 0.
+	stats, _ := ParseTarget("svc/web:stats")
+	if r, err = Resolve(cl, stats, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ReadyEndpoints(cl, r); len(got) != 2 || got[0].Port != 0 || got[1].Port != 0 {
+		t.Errorf("endpoints of the stats port = %+v, want two with port 0", got)
+	}
+	if _, err := Resolve(nil, to, "shop"); err == nil || !strings.Contains(err.Error(), "no Service shop/web") {
+		t.Errorf("resolving in an empty cluster: %v", err)
+	}
+	pod, _ := ParseTarget("pod/web-1:8080")
+	if r, err = Resolve(cl, pod, "shop"); err != nil || r.IP != "10.244.1.6" || ReadyEndpoints(cl, r) != nil {
+		t.Errorf("pod target: %+v, %v; want its IP and no endpoints", r, err)
+	}
+}

@@ -30,6 +30,16 @@ const (
 	CaptureFormatETL    = "etl" // with a .txt beside it: the build has no etl2pcap
 )
 
+// A drops capture (--drops) also sends, under CaptureDropsDir, what says which component
+// dropped the packets: pktmon's component list (CaptureComponentsFile, `pktmon list --json`)
+// and, per component, a pcapng of the packets it dropped (CaptureComponentPrefix + ID +
+// ".pcapng"). The plugin counts them; they are not written to the user's files.
+const (
+	CaptureDropsDir        = "drops/"
+	CaptureComponentsFile  = "components.json"
+	CaptureComponentPrefix = "component-"
+)
+
 // CaptureStatus is the data of a KindCaptureStatus record.
 type CaptureStatus struct {
 	State     string `json:"state"`

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	size := fileSize(etl)
 	status(wire.CaptureStatus{State: wire.CaptureStopped, Reason: reason, ElapsedMS: time.Since(begin).Milliseconds(), Bytes: size})
 
-	files, format, note := convert(run, etl)
+	files, format, note := convert(run, etl, cfg.Drops)
 	status(wire.CaptureStatus{State: wire.CaptureSending, Format: format, Note: note, Bytes: size})
 	if err := sendTar(cfg.Out, files); err != nil {
 		return fmt.Errorf("sending the capture: %w", err)
@@ -210,35 +211,107 @@ func wait(ctx context.Context, cfg Config, etl string, begin time.Time, poll tim
 }
 
 // convert turns the .etl into the files to send: a pcapng, or, where this Windows build has
-// no etl2pcap, the .etl and pktmon's text rendering of it.
-func convert(run func(time.Duration, []string) (string, error), etl string) (files []string, format, note string) {
-	pcap := strings.TrimSuffix(etl, ".etl") + ".pcapng"
-	_, err := run(stopTimeout, pktmon.Etl2pcap(etl, pcap))
-	if err == nil && fileSize(pcap) >= 0 {
-		return []string{pcap}, wire.CaptureFormatPcapng, ""
+// no etl2pcap, the .etl and pktmon's text rendering of it. A drops capture's pcapng holds the
+// dropped packets (etl2pcap leaves them out unless asked), its text rendering (where pktmon
+// writes each drop's reason) goes beside it, and the per-component files follow.
+func convert(run func(time.Duration, []string) (string, error), etl string, drops bool) (files []entry, format, note string) {
+	base := strings.TrimSuffix(etl, ".etl")
+	pcap, txt := base+".pcapng", base+".txt"
+	conv := pktmon.Etl2pcap(etl, pcap)
+	if drops {
+		conv = pktmon.Etl2pcapDrops(etl, pcap, 0)
 	}
-	files = []string{etl}
+	if _, err := run(stopTimeout, conv); err == nil && fileSize(pcap) >= 0 {
+		files = []entry{file(pcap)}
+		if drops {
+			if _, err := run(stopTimeout, pktmon.Etl2txt(etl, txt)); err == nil && fileSize(txt) >= 0 {
+				files = append(files, file(txt))
+			}
+			perComponent, dnote := componentDrops(run, etl, filepath.Dir(etl))
+			files = append(files, perComponent...)
+			note = dnote
+		}
+		return files, wire.CaptureFormatPcapng, note
+	}
+	files = []entry{file(etl)}
 	note = "this Windows build's pktmon cannot convert to pcapng (etl2pcap): the raw .etl is sent; open it with Microsoft Network Monitor or convert it on Windows 10 2004+/Server 2022 with `pktmon etl2pcap FILE`"
-	txt := strings.TrimSuffix(etl, ".etl") + ".txt"
 	if _, err := run(stopTimeout, pktmon.Etl2txt(etl, txt)); err == nil && fileSize(txt) >= 0 {
-		files = append(files, txt)
+		files = append(files, file(txt))
 		note += "; pktmon's text rendering is sent beside it"
 	}
 	return files, wire.CaptureFormatETL, note
 }
 
-// sendTar writes files as one tar stream, each under its base name.
-func sendTar(w io.Writer, files []string) error {
+// componentBudget bounds the per-component pass: one etl2pcap per component, each reading the
+// whole (drops-only, so small) .etl. A node with hundreds of pod vNICs must not hold the
+// capture's end for minutes; components not reached are named in the note.
+const componentBudget = 60 * time.Second
+
+// componentDrops sends pktmon's component list and, per component, a pcapng of the packets it
+// dropped, for the plugin to count: which component dropped what is the summary a drops
+// capture is for, and pktmon tells it only one component at a time.
+func componentDrops(run func(time.Duration, []string) (string, error), etl, dir string) ([]entry, string) {
+	list, err := run(commandTimeout, pktmon.ListJSON())
+	if err != nil {
+		return nil, "pktmon could not list its components, so the drops are not counted per component: " + firstLine(err.Error())
+	}
+	comps, err := pktmon.ParseComponents([]byte(list))
+	if err != nil {
+		return nil, "pktmon's component list could not be read, so the drops are not counted per component: " + err.Error()
+	}
+	listFile := filepath.Join(dir, wire.CaptureComponentsFile)
+	if err := os.WriteFile(listFile, []byte(list), 0o600); err != nil {
+		return nil, "the component list could not be saved: " + err.Error()
+	}
+	files := []entry{{name: wire.CaptureDropsDir + wire.CaptureComponentsFile, path: listFile}}
+	deadline := time.Now().Add(componentBudget)
+	var failed, skipped int
+	for i, c := range comps {
+		if time.Now().After(deadline) {
+			skipped = len(comps) - i
+			break
+		}
+		name := wire.CaptureComponentPrefix + strconv.Itoa(c.ID) + ".pcapng"
+		out := filepath.Join(dir, name)
+		if _, err := run(stopTimeout, pktmon.Etl2pcapDrops(etl, out, c.ID)); err != nil || fileSize(out) < 0 {
+			failed++
+			continue
+		}
+		files = append(files, entry{name: wire.CaptureDropsDir + name, path: out})
+	}
+	var notes []string
+	if failed > 0 {
+		notes = append(notes, fmt.Sprintf("pktmon could not convert the drops of %d of %d components", failed, len(comps)))
+	}
+	if skipped > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d components were not counted (the per-component pass stops after %s)", skipped, len(comps), componentBudget))
+	}
+	return files, strings.Join(notes, "; ")
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// entry is one file of the tar stream: its name there and its path here.
+type entry struct{ name, path string }
+
+// file is an entry under its base name.
+func file(path string) entry { return entry{name: filepath.Base(path), path: path} }
+
+// sendTar writes the files as one tar stream.
+func sendTar(w io.Writer, files []entry) error {
 	tw := tar.NewWriter(w)
-	for _, path := range files {
-		if err := addFile(tw, path); err != nil {
+	for _, e := range files {
+		if err := addFile(tw, e.name, e.path); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
-func addFile(tw *tar.Writer, path string) error {
+func addFile(tw *tar.Writer, name, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -248,7 +321,7 @@ func addFile(tw *tar.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Mode: 0o600, Size: fi.Size(), ModTime: fi.ModTime(), Typeflag: tar.TypeReg}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: fi.Size(), ModTime: fi.ModTime(), Typeflag: tar.TypeReg}); err != nil {
 		return err
 	}
 	// The size is fixed by the header: a file still growing would corrupt the stream.

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ type fakePktmon struct {
 	list     string // what filter list prints
 	failOn   string // a command (its first words) that fails
 	noPcap   bool   // etl2pcap is missing
+	comps    string // what list --json prints
 	grow     int    // bytes added to the .etl each 5ms while running
 	running  bool
 	stopGrow chan struct{}
@@ -64,9 +66,15 @@ func (f *fakePktmon) run(_ context.Context, argv ...string) (string, error) {
 		if f.noPcap {
 			return "Unknown command: etl2pcap", errors.New("exit status 87")
 		}
-		return "", os.WriteFile(argv[3], []byte("PCAPNG-BYTES"), 0o600)
+		content := "PCAPNG-BYTES"
+		if i := slices.Index(argv, "--component-id"); i > 0 {
+			content = "DROPS-OF-" + argv[i+1]
+		}
+		return "", os.WriteFile(argv[slices.Index(argv, "--out")+1], []byte(content), 0o600)
 	case "etl2txt":
 		return "", os.WriteFile(argv[3], []byte("packet text\n"), 0o600)
+	case "list":
+		return f.comps, nil
 	}
 	return "", nil
 }
@@ -313,4 +321,76 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// A drops capture converts only the dropped packets (etl2pcap leaves them out by default),
+// sends pktmon's text (where each drop's reason is) beside them, and, per component that
+// pktmon lists, the packets that component dropped, for the plugin to count.
+func TestDropsSendsWhatEachComponentDropped(t *testing.T) {
+	f := &fakePktmon{comps: `[{"Group": "Ethernet", "Components": [{"Id": 3, "Name": "Intel NIC", "Type": "Miniport"}, {"Id": 12, "Name": "VFP", "Type": "Filter"}]}]`}
+	r := runCapture(t, f, nil, context.Background(), func(c *Config) { c.Drops = true; c.Duration = 30 * time.Millisecond })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, c := range f.calls {
+		if strings.HasPrefix(c, "start ") && !strings.Contains(c, " --type drop ") {
+			t.Errorf("%q does not capture drop events only", c)
+		}
+	}
+	want := map[string]string{
+		"capture.pcapng":            "PCAPNG-BYTES",
+		"capture.txt":               "packet text\n",
+		"drops/components.json":     f.comps,
+		"drops/component-3.pcapng":  "DROPS-OF-3",
+		"drops/component-12.pcapng": "DROPS-OF-12",
+	}
+	for name, content := range want {
+		if r.files[name] != content {
+			t.Errorf("tar entry %s = %q, want %q (entries %v)", name, r.files[name], content, keys(r.files))
+		}
+	}
+	if len(r.files) != len(want) {
+		t.Errorf("tar entries %v, want %v", keys(r.files), keys(want))
+	}
+	for _, c := range f.calls {
+		if strings.HasPrefix(c, "etl2pcap") && !strings.Contains(c, " --drop-only") {
+			t.Errorf("%q converts without --drop-only: the dropped packets would be left out", c)
+		}
+	}
+}
+
+// Without a usable component list the drops still arrive, with a note saying why they are
+// not counted per component.
+func TestDropsWithoutComponentList(t *testing.T) {
+	for name, f := range map[string]*fakePktmon{
+		"list fails":      {failOn: "list"},
+		"list unreadable": {comps: "Unknown option --json"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := runCapture(t, f, nil, context.Background(), func(c *Config) { c.Drops = true; c.Duration = 20 * time.Millisecond })
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if r.files["capture.pcapng"] == "" || len(r.files) != 2 {
+				t.Errorf("tar entries %v, want the drops and their text", keys(r.files))
+			}
+			note := ""
+			for _, s := range r.status {
+				if s.State == wire.CaptureSending {
+					note = s.Note
+				}
+			}
+			if !strings.Contains(note, "not counted per component") {
+				t.Errorf("sending note = %q", note)
+			}
+		})
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

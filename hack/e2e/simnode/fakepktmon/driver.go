@@ -165,18 +165,32 @@ type generator struct {
 	buf      []byte
 }
 
+// componentsOf numbers the components the flows are logged at, 1..n in the order they first
+// appear: the same numbers for every capture of one capture.json, as `list` shows them.
+func componentsOf(flows []flowSpec) []component {
+	var comps []component
+	seen := map[string]bool{}
+	for i := range flows {
+		name := flows[i].component()
+		if !seen[name] {
+			seen[name] = true
+			comps = append(comps, component{ID: uint16(len(comps) + 1), Name: name})
+		}
+	}
+	return comps
+}
+
 // newGenerator decides, once, which flows the session captures (type, components, filters)
 // and builds their records; the capture loop then only copies bytes and stamps times.
 func newGenerator(flows []flowSpec, sess *session) (*generator, *etlMeta, error) {
 	o := sess.Options
 	meta := &etlMeta{Options: o, Filters: sess.Filters}
+	meta.Components = componentsOf(flows)
 	compIDs, reasonIdx, ports := map[string]uint16{}, map[string]uint16{}, map[uint16]bool{}
+	for _, c := range meta.Components {
+		compIDs[c.Name] = c.ID
+	}
 	for i := range flows {
-		name := flows[i].component()
-		if _, ok := compIDs[name]; !ok {
-			compIDs[name] = uint16(len(meta.Components) + 1)
-			meta.Components = append(meta.Components, component{ID: compIDs[name], Name: name})
-		}
 		if d := flows[i].Drop; d != nil {
 			if _, ok := reasonIdx[d.Reason]; !ok {
 				reasonIdx[d.Reason] = uint16(len(meta.Reasons))

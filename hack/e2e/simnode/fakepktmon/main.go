@@ -84,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-const usage = "usage: pktmon filter add|list|remove, start --capture, stop, status, etl2pcap FILE, etl2txt FILE, counters"
+const usage = "usage: pktmon filter add|list|remove, start --capture, stop, status, etl2pcap FILE, etl2txt FILE, counters, list"
 
 func dispatch(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -138,6 +138,8 @@ func dispatch(args []string, stdout io.Writer) error {
 		return cmdEtl2pcap(rest, stdout)
 	case "etl2txt":
 		return cmdEtl2txt(rest, stdout)
+	case "list":
+		return cmdList(rest, stdout)
 	case "counters":
 		if err := noArgs("counters", rest); err != nil {
 			return err

@@ -270,7 +270,8 @@ func TestRefusals(t *testing.T) {
 	}{
 		{nil, "no command"},
 		{[]string{"bogus"}, "unknown command"},
-		{[]string{"list"}, "unknown command"}, // real pktmon has it; the simulation does not
+		{[]string{"list", "--brief"}, "unknown option"},
+		{[]string{"list", "--json", "--JSON"}, "given twice"},
 		{[]string{"filter"}, "subcommand"},
 		{[]string{"filter", "bogus"}, "unknown filter subcommand"},
 		{[]string{"filter", "list", "x"}, "no arguments"},
@@ -434,6 +435,30 @@ func TestCapture(t *testing.T) {
 	n.ok("etl2pcap", "capture.etl", "-c", "1", "-o", "nic.pcapng")
 	if nic, _ := readPcapng(t, filepath.Join(n.cwd, "nic.pcapng")); len(nic) != dns {
 		t.Errorf("--component-id 1 (NIC): %d packets, want the %d dns ones", len(nic), dns)
+	}
+
+	// list --json numbers the components as the capture does: the id it gives the component a
+	// flow drops at is the --component-id that keeps exactly those drops.
+	var groups []struct {
+		Group      string
+		Components []struct {
+			ID   int `json:"Id"`
+			Name string
+			Type string
+		}
+	}
+	if err := json.Unmarshal([]byte(n.ok("list", "--json")), &groups); err != nil || len(groups) != 1 {
+		t.Fatalf("list --json: %v %+v", err, groups)
+	}
+	vfp := 0
+	for _, c := range groups[0].Components {
+		if c.Name == "VFP" {
+			vfp = c.ID
+		}
+	}
+	n.ok("etl2pcap", "capture.etl", "--drop-only", "--component-id", strconv.Itoa(vfp), "--out", "vfp.pcapng")
+	if got, _ := readPcapng(t, filepath.Join(n.cwd, "vfp.pcapng")); vfp == 0 || len(got) != blocked {
+		t.Errorf("list --json names VFP as component %d, whose drops are %d packets, want the %d drops", vfp, len(got), blocked)
 	}
 
 	// etl2txt: one line per packet, with the drop reasons; and with the old build's missing
