@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-winnet/winnet/pkg/nodeexec"
 	"github.com/kubectl-winnet/winnet/pkg/progress"
@@ -107,5 +108,18 @@ func TestCollectStopsEarly(t *testing.T) {
 				t.Errorf("not a cancellation: %v", err)
 			}
 		})
+	}
+}
+
+// A target that does not resolve makes no debug pod, so Run gives no cleanup: nothing then
+// tells the user it is removing a pod that never existed.
+func TestRunWithoutATargetMakesNoCleanup(t *testing.T) {
+	client := kubefake.NewClientset()
+	res, cleanup, err := Run(context.Background(), Config{Client: client, Namespace: "shop", Target: "pod/nope"})
+	if err == nil || res != nil {
+		t.Fatalf("Run = %v, %v; want the resolution error", res, err)
+	}
+	if cleanup != nil {
+		t.Error("Run returned a cleanup although no debug pod was made")
 	}
 }

@@ -62,13 +62,13 @@ type Result struct {
 }
 
 // Run diagnoses cfg.Target. The returned cleanup deletes the debug pod (unless kept); it is
-// non-nil whenever a debug pod may exist, even when Run fails, and must be called.
+// non-nil whenever a debug pod may exist, even when Run fails, and must then be called; it is
+// nil when none was made (the target did not resolve), so nothing claims to remove one.
 func Run(ctx context.Context, cfg Config) (res *Result, cleanup func() error, err error) {
 	p := cfg.Progress
 	if p == nil {
 		p = progress.New(nil, true)
 	}
-	cleanup = func() error { return nil }
 	var timings []report.Timing
 	phase := func(name string, start time.Time) {
 		timings = append(timings, report.Timing{Phase: name, DurationMS: time.Since(start).Milliseconds()})

@@ -93,7 +93,7 @@ func ResolveNodes(ctx context.Context, c kubernetes.Interface, sel NodeSelection
 			what = fmt.Sprintf("the %s selected run other systems (%s)", plural(total(countOf(other)), "node"), strings.Join(notes, "; "))
 		}
 		return nil, notes, newErr(ErrNoWindowsNodes, nil,
-			"%s: winnet diagnoses Windows nodes only; list them with: kubectl get nodes -l kubernetes.io/os=windows", what)
+			"%s: winnet works on Windows nodes only; list them with: kubectl get nodes -l kubernetes.io/os=windows", what)
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Node.Name < nodes[j].Node.Name })
 	return nodes, notes, nil

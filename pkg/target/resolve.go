@@ -95,7 +95,7 @@ func (r *resolver) nodeTarget(ctx context.Context, ref Ref) (*Target, error) {
 	}
 	if !isWindows(nodeOS(n)) {
 		return nil, newErr(ErrNotWindows, nil,
-			"node %q is not a Windows node (its %s): winnet diagnoses Windows nodes only; "+
+			"node %q is not a Windows node (its %s): winnet works on Windows nodes only; "+
 				"for a Linux node use: kubectl debug node/%s -it --image=busybox",
 			n.Name, describeNodeOS(n), n.Name)
 	}
@@ -141,7 +141,7 @@ func (r *resolver) podTarget(ctx context.Context, pod *corev1.Pod, from string) 
 			why = fmt.Sprintf("which winnet may not read, and the pod's %s is %q", pl.hint, pl.os)
 		}
 		return nil, newErr(ErrNotWindows, nil,
-			"%s runs on node %q, %s: winnet diagnoses Windows nodes only; "+
+			"%s runs on node %q, %s: winnet works on Windows nodes only; "+
 				"for a Linux pod use: kubectl debug -it %s -n %s --image=busybox",
 			who, pod.Spec.NodeName, why, pod.Name, pod.Namespace)
 	}
@@ -342,7 +342,7 @@ func (r *resolver) pick(ctx context.Context, ref Ref, sel labels.Selector, pods 
 			return nil, fmt.Errorf("choosing a Windows pod of %s: %w", ref, forbiddenErr)
 		}
 		return nil, newErr(ErrNoWindowsPods, nil,
-			"%s in namespace %q has %s but none is on a Windows node (%s): winnet diagnoses Windows nodes only; "+
+			"%s in namespace %q has %s but none is on a Windows node (%s): winnet works on Windows nodes only; "+
 				"check that its pods select Windows nodes (nodeSelector kubernetes.io/os: windows) and are scheduled, with: %s",
 			ref, r.ns, plural(len(pods), "pod"), summarize(skipped), listCmd)
 	}
