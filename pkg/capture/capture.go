@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/gopacket/pcapgo"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-winnet/winnet/pkg/debugpod"
@@ -351,21 +350,10 @@ func copyCounting(w io.Writer, r io.Reader, res *Result, ext string) error {
 	}
 	// The count comes from reading the very bytes written, through a tee, so it is the
 	// file's own; a file pcapgo cannot read is still written, its count unknown.
-	tee := io.TeeReader(r, w)
-	ng, err := pcapgo.NewNgReader(tee, pcapgo.DefaultNgReaderOptions)
-	if err == nil {
-		n := 0
-		for {
-			if _, _, err = ng.ReadPacketData(); err != nil {
-				break
-			}
-			n++
-		}
-		if errors.Is(err, io.EOF) {
-			res.Packets = n
-		}
+	if n, err := countPackets(io.TeeReader(r, w)); err == nil {
+		res.Packets = n
 	}
-	_, err = io.Copy(w, r) // whatever the reader did not consume
+	_, err := io.Copy(w, r) // whatever the reader did not consume
 	return err
 }
 

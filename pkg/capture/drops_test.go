@@ -4,33 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 )
-
-// pcapngOf is a pcapng holding n minimal Ethernet frames.
-func pcapngOf(t *testing.T, n int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, err := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := make([]byte, 60)
-	for i := 0; i < n; i++ {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, int64(i)), CaptureLength: len(frame), Length: len(frame)}
-		if err := w.WritePacket(ci, frame); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 func TestDropCounterAttributesDropsToComponents(t *testing.T) {
 	var d dropCounter
@@ -38,9 +12,9 @@ func TestDropCounterAttributesDropsToComponents(t *testing.T) {
 		{"Id": 3, "Name": "Intel NIC", "Type": "Miniport"},
 		{"Id": 12, "Name": "Virtual Filtering Platform VMSwitch Extension", "Type": "Filter"},
 		{"Id": 14, "Name": "TCPIP", "Type": "Protocol"}]}]`))
-	d.add("drops/component-3.pcapng", bytes.NewReader(pcapngOf(t, 2)))
-	d.add("drops/component-12.pcapng", bytes.NewReader(pcapngOf(t, 40)))
-	d.add("drops/component-14.pcapng", bytes.NewReader(pcapngOf(t, 0)))
+	d.add("drops/component-3.pcapng", bytes.NewReader(pcapng(t, 2)))
+	d.add("drops/component-12.pcapng", bytes.NewReader(pcapng(t, 40)))
+	d.add("drops/component-14.pcapng", bytes.NewReader(pcapng(t, 0)))
 	got := d.result(45)
 	if len(d.errs) > 0 {
 		t.Fatalf("errors: %v", d.errs)
