@@ -58,6 +58,9 @@ type Config struct {
 	Status  *wire.Encoder // status records
 	// Poll is how often the file size is checked and the status sent; 0 means 500ms.
 	Poll time.Duration
+	// StatusFlush is how long the end waits for the last status records to be written when
+	// the stream is stalled; 0 means 5s.
+	StatusFlush time.Duration
 }
 
 // command timeouts: pktmon stop flushes and merges metadata, which takes a while on a busy
@@ -83,8 +86,33 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if poll <= 0 {
 		poll = 500 * time.Millisecond
 	}
-	status := func(s wire.CaptureStatus) {
-		_ = cfg.Status.Emit(wire.TypeProgress, "capture", wire.KindCaptureStatus, s)
+	// Status records go out from their own goroutine: a plugin that stops reading without its
+	// stream closing (a stalled connection) must not block the capture loop, whose deadline
+	// and stop must still fire, nor the cleanup after it.
+	statusCh := make(chan wire.CaptureStatus, 64)
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		for st := range statusCh {
+			_ = cfg.Status.Emit(wire.TypeProgress, "capture", wire.KindCaptureStatus, st)
+		}
+	}()
+	flush := cfg.StatusFlush
+	if flush <= 0 {
+		flush = 5 * time.Second
+	}
+	defer func() {
+		close(statusCh)
+		select { // the last records, unless the stream is stalled
+		case <-statusDone:
+		case <-time.After(flush):
+		}
+	}()
+	status := func(st wire.CaptureStatus) {
+		select {
+		case statusCh <- st:
+		default: // the writer is stuck: a progress record is not worth waiting for
+		}
 	}
 	status(wire.CaptureStatus{State: wire.CaptureStarting})
 
@@ -118,13 +146,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 
 	// From the first filter on, every exit path stops pktmon and removes the filters.
-	started := false
+	started, filtersIn := false, true
 	defer func() {
 		var errs []error
 		if started {
 			if _, e := run(stopTimeout, pktmon.Stop()); e != nil {
 				errs = append(errs, e)
 			}
+		}
+		if !filtersIn {
+			return
 		}
 		if _, e := run(commandTimeout, pktmon.FilterRemove()); e != nil {
 			errs = append(errs, e)
@@ -163,6 +194,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	status(wire.CaptureStatus{State: wire.CaptureStopped, Reason: reason, ElapsedMS: time.Since(begin).Milliseconds(), Bytes: size})
 
 	files, format, note := convert(run, etl, cfg.Drops)
+	// pktmon is left clear before the files go out: sending can stall on a slow or stuck
+	// connection, and the node must not keep winnet's filters meanwhile.
+	if _, err := run(commandTimeout, pktmon.FilterRemove()); err != nil {
+		return err
+	}
+	filtersIn = false
 	status(wire.CaptureStatus{State: wire.CaptureSending, Format: format, Note: note, Bytes: size})
 	if err := sendTar(cfg.Out, files); err != nil {
 		return fmt.Errorf("sending the capture: %w", err)

@@ -394,3 +394,49 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// stalled is a stream nobody reads and nobody closes: every write blocks.
+type stalled struct{ never chan struct{} }
+
+func (s stalled) Write(p []byte) (int, error) { <-s.never; return 0, io.ErrClosedPipe }
+
+// A plugin that stops reading without its stream closing (a stalled connection) must not hold
+// the capture: it still ends on its duration, and pktmon is stopped and its filters removed
+// before the files are sent (the send then stalls too, and fails when the context ends).
+func TestStalledStreamsStillClearPktmon(t *testing.T) {
+	f := &fakePktmon{}
+	never := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(never) }) }
+	t.Cleanup(release)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{
+			Pktmon: f.run, Dir: filepath.Join(t.TempDir(), "capture"), Duration: 50 * time.Millisecond, MaxBytes: 1 << 20,
+			Out: stalled{never}, Status: wire.NewEncoder(stalled{never}), Poll: time.Millisecond, StatusFlush: 10 * time.Millisecond,
+		})
+	}()
+	// The send blocks on the stalled stream; by then pktmon must already be clear.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(strings.Join(f.commands(), "|"), "filter remove") {
+		if time.Now().After(deadline) {
+			t.Fatalf("pktmon was not cleared while the streams stalled; commands %q", f.commands())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	want := []string{"filter list", "start", "stop", "etl2pcap", "filter remove"}
+	if got := f.commands(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("pktmon commands:\n got %q\nwant %q", got, want)
+	}
+	cancel()
+	release() // the stalled writes now fail: Run returns
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Run succeeded although nothing could be sent")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return once its streams failed")
+	}
+}
