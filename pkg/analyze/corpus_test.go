@@ -17,9 +17,11 @@ import (
 )
 
 // corpusFloor is the share of public cases (in percent) the analyzer must get right, set just
-// under the measured score (38/40 = 95%). Raise it when the score rises, so that a change which loses
-// a case fails here; new cases may lower the score, never a change to the rules.
-const corpusFloor = 94
+// under the measured score (42/46 = 91.3%: six new cases, two of them in formats not read yet —
+// a PowerShell error record, a two-line flanneld paste with a wrapped netsh dump). Raise it when
+// the score rises, so that a change which loses a case fails here; new cases may lower the
+// score, never a change to the rules.
+const corpusFloor = 91
 
 // corpusCase is a case's expect.yaml (testdata/public/README.md).
 type corpusCase struct {
