@@ -74,11 +74,9 @@ func recogniseHNSJSON(d *Doc) *Output {
 	objs := d.Objects()
 	prefixed := false
 	if len(objs) == 0 {
-		var rest string
-		objs, rest = keyedJSONObjects(d.Text)
 		// This claims the whole file, so it must be little else: a session with other commands
 		// around such a line is the section readers' to read.
-		if !onlyPropertyLines(rest) {
+		if objs = propertyJSON(d.Text); len(objs) == 0 {
 			return nil
 		}
 		prefixed = true
@@ -141,58 +139,60 @@ var keyedJSON = regexp.MustCompile(`^\s*[A-Za-z][\w.-]{0,40}\s*(?:=|:)\s*[{\[]`)
 // maxKeyedJSON bounds the text one keyed value is decoded from.
 const maxKeyedJSON = 1 << 20
 
-// keyedJSONObjects returns the JSON objects that follow such a name, in order, and the text
-// around them.
-func keyedJSONObjects(t string) ([]jobj, string) {
+// propertyJSON returns the JSON objects that follow such names, in order, when everything
+// else in t is blank, prompt or property lines (such a file is a property list or a debug
+// dump of HCN requests, and this claims it whole); nil otherwise. The text around the JSON is
+// kept as offsets and checked only once some JSON was found: on a long log without any, the
+// check would be most of the reading time.
+func propertyJSON(t string) []jobj {
 	if !strings.Contains(t, "{") && !strings.Contains(t, "[") {
-		return nil, t
+		return nil
 	}
 	var out []jobj
-	var rest strings.Builder
-	attempts := 0
-	pos := 0
-	for pos < len(t) && attempts < maxJSONAttempts {
+	var around [][2]int // the lines (or line starts) outside the JSON, as offsets into t
+	attempts, pos := 0, 0
+	for pos < len(t) {
 		line := t[pos:]
 		next := len(t)
 		if i := strings.IndexByte(line, '\n'); i >= 0 {
 			line, next = line[:i], pos+i+1
 		}
-		loc := keyedJSON.FindStringIndex(line)
-		if loc == nil {
-			rest.WriteString(t[pos:next])
-			pos = next
-			continue
+		if loc := keyedJSON.FindStringIndex(line); loc != nil && attempts < maxJSONAttempts {
+			attempts++
+			start := pos + loc[1] - 1
+			// One keyed value is one object, not a dump: a brace that never closes must not
+			// cost a decode of the rest of a large file.
+			dec := json.NewDecoder(strings.NewReader(t[start:min(len(t), start+maxKeyedJSON)]))
+			var v json.RawMessage
+			if dec.Decode(&v) == nil {
+				around = append(around, [2]int{pos, start})
+				out = append(out, flattenJSON(v)...)
+				pos = start + int(dec.InputOffset())
+				continue
+			}
 		}
-		attempts++
-		start := pos + loc[1] - 1
-		// One keyed value is one object, not a dump: a brace that never closes must not cost a
-		// decode of the rest of a large file.
-		dec := json.NewDecoder(strings.NewReader(t[start:min(len(t), start+maxKeyedJSON)]))
-		var v json.RawMessage
-		if dec.Decode(&v) != nil {
-			rest.WriteString(t[pos:next])
-			pos = next
-			continue
-		}
-		out = append(out, flattenJSON(v)...)
-		rest.WriteString(t[pos:start] + "\n")
-		pos = start + int(dec.InputOffset())
+		around = append(around, [2]int{pos, pos + len(line)})
+		pos = next
 	}
-	rest.WriteString(t[pos:])
-	return out, rest.String()
+	if len(out) == 0 {
+		return nil
+	}
+	for _, r := range around {
+		if !propertyText(t[r[0]:r[1]]) {
+			return nil
+		}
+	}
+	return out
 }
 
 // propertyLine is a "Name : value" or "Name=value" line, or a name whose value was the JSON.
 var propertyLine = regexp.MustCompile(`^\s*[A-Za-z][\w .()-]{0,48}?\s*(?:[:=]\s*.*)?$`)
 
-// onlyPropertyLines reports whether text holds nothing but blank, prompt and property lines.
-func onlyPropertyLines(text string) bool {
-	for _, l := range strings.Split(text, "\n") {
-		if t := strings.TrimSpace(l); t != "" && t != "}" && !isPrompt(l) && !propertyLine.MatchString(l) {
-			return false
-		}
-	}
-	return true
+// propertyText says whether a line around the JSON is one a property list holds: blank, a
+// closing brace, a prompt or a property line.
+func propertyText(l string) bool {
+	t := strings.TrimSpace(l)
+	return t == "" || t == "}" || isPrompt(l) || propertyLine.MatchString(l)
 }
 
 func countDetail(counts map[string]int) string {
