@@ -127,8 +127,8 @@ func cmdStart(st state, args []string, stdout io.Writer) error {
 		return err
 	}
 	sess := &session{ID: newID(), Options: o, Filters: filters}
-	if dir := os.Getenv(replayEnv); dir != "" {
-		if sess.CaptureJSON, err = filepath.Abs(filepath.Join(dir, captureFile)); err != nil {
+	if p := scenarioCapture(); p != "" {
+		if sess.CaptureJSON, err = filepath.Abs(p); err != nil {
 			return err
 		}
 	}
